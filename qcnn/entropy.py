@@ -1,0 +1,128 @@
+"""Entanglement entropy of the label states |Psi_y> across the top cut (§3.2, eqs. 36-45).
+
+The top pooling writes each label state as (eq. 40)
+
+    |Psi_y> = sum_I c_I |a_I>_U (x) |a_I>_Ubar,     c = a~^(L)_y,
+
+where |a_I> are the states of one half of the image (channel I of xi~^(L-1)), the same on
+both halves by weight sharing. Only their Gram matrix G_IJ = <a_I|a_J> matters, and it follows
+from the tree by a recursion: the leaf basis is orthonormal (G = 1), a convolution maps
+G -> a~ G a~^T, and a product pooling squares G element-wise (a node's state is the tensor
+product of its two children's states in the same channel). With G = R R^T, the coefficient
+matrix of |Psi_y> in an orthonormal basis is R^T diag(c) R up to rotations, so its eigenvalues
+are the Schmidt coefficients and p = lambda^2 / sum lambda^2 (eqs. 42-45). Each level's G is
+divided by its largest entry; the entropy does not depend on scale.
+
+``dense_state`` is the brute-force reference for tiny images: the coefficients Psi_{y;i} of
+eq. (30), computed from nothing but the model's forward pass on a grid of images.
+"""
+import copy
+
+import numpy as np
+import torch
+
+from .basis import extended_features, quadrature
+from .tensor import half_tree_gram_tn, tilde_matrices
+
+
+def gram_recursion(tildes):
+    """G_IJ = <a_I|a_J> (up to scale) for the top pooling's inputs xi~^(L-1), float64."""
+    g = torch.eye(tildes[0].shape[1], dtype=torch.float64)
+    for level, a in enumerate(tildes[:-1]):
+        if level:
+            g = g * g                     # product pooling: same channel, two subtrees
+        g = a @ g @ a.T                   # batch norm + convolution, eq. (15)
+        g = g / g.abs().max()
+    return g
+
+
+def entropies_from_gram(gram, top):
+    """Von Neumann entropies (nats) of the labels' reduced density matrices (eqs. 37-45).
+
+    gram: (D, D) Gram matrix of the half states; top: (|C|, D) matrix a~^(L), row y = c.
+    """
+    lam, u = torch.linalg.eigh(gram)
+    root = u * lam.clamp(min=0).sqrt()               # gram = root @ root.T
+    schmidt = torch.linalg.eigvalsh(root.T @ (top[:, :, None] * root))
+    return entropy_of_weights(schmidt**2)
+
+
+def entropy_of_weights(weights):
+    """S = -sum p ln p with p = weights / sum(weights), along the last axis (eqs. 44-45)."""
+    p = weights / weights.sum(-1, keepdim=True)
+    return -torch.special.xlogy(p, p).sum(-1)
+
+
+def entanglement_entropy(model):
+    """Entropy (nats) of each normalised label state |Psi_y,*> (eq. 36) across the top cut:
+    a float64 tensor of shape (|C|,). Batch norms enter with their running statistics (eval
+    mode), whatever mode the model is in."""
+    tildes = tilde_matrices(model)
+    return entropies_from_gram(gram_recursion(tildes), tildes[-1])
+
+
+def entanglement_entropy_tn(model):
+    """The same entropies, with the Gram matrix contracted by ``tensornetwork`` instead of the
+    recursion: an independent cross-check of ``entanglement_entropy``."""
+    tildes = tilde_matrices(model)
+    return entropies_from_gram(half_tree_gram_tn(tildes, model.n_pixels), tildes[-1])
+
+
+def dense_state(model, chunk=1 << 14):
+    """All coefficients Psi_{y; i_1..i_N} (eq. 30) in the orthonormal product basis (eq. 27):
+    a float64 numpy array of shape (|C|, M, ..., M), M = 2n+1, one axis per pixel in the
+    image's row-major order. Only the eval-mode forward pass is used: alpha_y is a polynomial
+    of degree <= n in each pixel's features, so on the quadrature grid of ``basis.quadrature``
+    Psi_{y;i} = sum_k w_k f_i(x_k) alpha_y(..x_k..), one pixel axis at a time. (2n+1)^N images:
+    fine for N = 8 or N = 16 with n = 1, out of reach beyond.
+    """
+    nodes, weights = quadrature(model.n, model.basis)
+    size, n_pixels = len(nodes), model.n_pixels
+    net = copy.deepcopy(model).double().eval()
+    place = size ** torch.arange(n_pixels - 1, -1, -1)
+    grid = torch.from_numpy(nodes)
+    values = torch.empty(size**n_pixels, model.n_classes, dtype=torch.float64)
+    with torch.no_grad():
+        for start in range(0, len(values), chunk):
+            index = torch.arange(start, min(start + chunk, len(values)))
+            images = grid[(index[:, None] // place) % size]
+            values[start:start + len(index)] = net(images.reshape(-1, *model.image_size))
+    psi = values.T.reshape((model.n_classes,) + (size,) * n_pixels).numpy()
+    transform = weights * extended_features(grid, model.n, model.basis).numpy().T
+    for axis in range(1, n_pixels + 1):
+        psi = np.moveaxis(np.tensordot(transform, psi, axes=(1, axis)), 0, axis)
+    return psi
+
+
+def singular_values(matrices, probes=64, tolerance=1e-12):
+    """Singular values of each matrix in a stack (K, R, R). Small ones go to a full SVD. Large
+    ones are low-rank here (rank <= d_L + 1), so a Gaussian range finder with ``probes``
+    columns captures them; the relative residual ||M - Q Q^T M|| is checked, and by Weyl's
+    inequality it bounds the error of every singular value."""
+    if matrices.shape[-1] <= 4 * probes:
+        return np.linalg.svd(matrices, compute_uv=False)
+    rng = np.random.default_rng(0)
+    values = []
+    for m in matrices:
+        q, _ = np.linalg.qr(m @ rng.standard_normal((m.shape[1], probes)))
+        b = q.T @ m
+        residual = np.linalg.norm(m - q @ b) / np.linalg.norm(m)
+        if residual > tolerance:
+            raise RuntimeError(f"range finder missed part of the state (residual {residual:.1e}):"
+                               f" rank above probes={probes}")
+        values.append(np.linalg.svd(b, compute_uv=False))
+    return np.stack(values)
+
+
+def dense_entropy(model, psi=None):
+    """Entropies across the top cut from the dense state: the upper vs lower half of the
+    image's rows (``updown``) or its left vs right columns (``leftright``); the singular values
+    of Psi_y reshaped into a (U, Ubar) matrix."""
+    psi = dense_state(model) if psi is None else psi
+    h, w = model.image_size
+    rows, cols = np.divmod(np.arange(h * w), w)
+    in_u = rows < h // 2 if model.partition == "updown" else cols < w // 2
+    axes = [0] + [1 + p for p in np.flatnonzero(in_u)] + [1 + p for p in np.flatnonzero(~in_u)]
+    side = psi.shape[1] ** (h * w // 2)
+    matrices = psi.transpose(axes).reshape(len(psi), side, side)
+    return entropy_of_weights(torch.from_numpy(singular_values(matrices)) ** 2)

@@ -1,0 +1,119 @@
+"""The q-CNN of §2: representation, L x (BatchNorm -> 1x1 conv -> product pooling), classifier.
+
+    x (B, H, W) in [0,1] --flatten--> chain (B, N), N = 2^L
+      --Rep (eq. 1)--> zeta^(0)   (B, N, d_0),       d_0 = 2n
+      for l = 0..L-1:  BN (eqs. 2-4) -> conv a^(l) (eqs. 5-6) -> pool (eqs. 7-8)
+                       (B, N/2^l, d_l) -> (B, N/2^(l+1), d_{l+1}),   d_l = d(l+1)
+      --BN -> dense a^(L) (eqs. 9-10)--> alpha (B, |C|)
+
+Classification is argmax_y |alpha_y| (eq. 35). The flattening decides which bipartition the top
+pooling sees: ``"updown"`` flattens row-major, so the top pooling joins the upper and lower
+halves; ``"leftright"`` flattens the transposed image, joining the left and right halves.
+"""
+import torch
+from torch import nn
+
+from .basis import check_basis, features
+
+PARTITIONS = ("updown", "leftright")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def image_shape(image_size):
+    """(H, W) from an int (square) or a pair; H*W must be a power of two (N = 2^L, §2)."""
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2):
+        raise ValueError(f"image_size must be an int or a pair (H, W), got {image_size!r}")
+    h, w = (_positive_int("image_size", s) for s in image_size)
+    if h * w < 2 or (h * w) & (h * w - 1):
+        raise ValueError(
+            f"image_size: H*W must be a power of two >= 2 (got {h}x{w} = {h * w}); the paper pads "
+            "to N = 2^L: pad or resize the images first (e.g. MNIST 28x28 -> 16x16 or 32x32)")
+    return h, w
+
+
+def channel_widths(d, n, n_layers, n_classes):
+    """[d_0, d_1, ..., d_L, d_{L+1}] with d_0 = 2n, d_l = d(l+1), d_{L+1} = |C| (§4.1)."""
+    return [2 * n] + [d * (l + 1) for l in range(1, n_layers + 1)] + [n_classes]
+
+
+def parameter_count(d, n, n_pixels, n_classes=10):
+    """Eq. (46): sum over l = 0..L of d_l d_{l+1} (convolutions) + 2 d_l (batch norms)."""
+    widths = channel_widths(d, n, n_pixels.bit_length() - 1, n_classes)
+    return sum(a * b + 2 * a for a, b in zip(widths[:-1], widths[1:]))
+
+
+def parameter_count_eq47(d, n_pixels):
+    """Eq. (47), the closed form of eq. (46) when d_0 = 2n = d and |C| = 10."""
+    L = n_pixels.bit_length() - 1
+    return round(d**2 * L**3 / 3 + (d**2 + d) * L**2 + (2 * d**2 / 3 + 13 * d) * L + 12 * d)
+
+
+class QCNN(nn.Module):
+    """The q-CNN (§2). ``forward`` maps images (B, H, W) or chains (B, N) to alpha (B, |C|).
+
+    d: channel scale, d_l = d(l+1); n: Fourier cutoff, d_0 = 2n input channels (eqs. 19-21);
+    image_size: int or (H, W) with H*W = 2^L; partition: which halves the top pooling joins;
+    basis: "fourier" (eq. 19) or "legendre"; bn_shift_init: initial batch-norm shift beta
+    (PyTorch's default is 0; see the training notes for why 1 trains).
+    """
+
+    def __init__(self, d, n, image_size, n_classes=10, partition="updown", basis="fourier",
+                 bn_shift_init=1.0):
+        super().__init__()
+        _positive_int("d", d)
+        _positive_int("n", n)
+        _positive_int("n_classes", n_classes)
+        if partition not in PARTITIONS:
+            raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
+        check_basis(basis)
+        self.d, self.n, self.n_classes = d, n, n_classes
+        self.partition, self.basis = partition, basis
+        self.image_size = image_shape(image_size)
+        self.n_pixels = self.image_size[0] * self.image_size[1]
+        self.n_layers = self.n_pixels.bit_length() - 1
+        self.widths = channel_widths(d, n, self.n_layers, n_classes)
+        self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in self.widths[:-1])
+        self.convs = nn.ModuleList(
+            nn.Linear(a, b, bias=False) for a, b in zip(self.widths[:-1], self.widths[1:]))
+        for norm in self.norms:
+            nn.init.constant_(norm.bias, bn_shift_init)
+
+    def flatten(self, x):
+        """Images (B, H, W) -> chains (B, N) in the partition's order; chains pass unchanged."""
+        h, w = self.image_size
+        if x.dim() == 3 and tuple(x.shape[1:]) == (h, w):
+            return (x if self.partition == "updown" else x.transpose(1, 2)).reshape(len(x), -1)
+        if x.dim() == 2 and x.shape[1] == self.n_pixels:
+            return x
+        raise ValueError(f"input must have shape (B, {h}, {w}) or (B, {self.n_pixels}), "
+                         f"got {tuple(x.shape)}")
+
+    def forward(self, x):
+        chain = self.flatten(x)
+        if not bool(((chain >= 0) & (chain <= 1)).all()):
+            raise ValueError("input pixel values must lie in [0, 1]")
+        return self.forward_features(features(chain, self.n, self.basis))
+
+    def forward_features(self, z):
+        """The layers after the representation: z (B, N, d_0) -> alpha (B, |C|)."""
+        batch = z.shape[0]
+        for norm, conv in zip(self.norms[:-1], self.convs[:-1]):
+            z = conv(norm(z.reshape(-1, z.shape[-1]))).reshape(batch, -1, 2, conv.out_features)
+            z = z[:, :, 0] * z[:, :, 1]                         # product pooling, eq. (8)
+        return self.convs[-1](self.norms[-1](z.reshape(batch, -1)))
+
+    def extra_repr(self):
+        return (f"d={self.d}, n={self.n}, image_size={self.image_size}, "
+                f"partition={self.partition!r}, basis={self.basis!r}, widths={self.widths}")
+
+
+def predict(alpha):
+    """The label of eq. (35): argmax_y |alpha_y|."""
+    return alpha.abs().argmax(dim=-1)
