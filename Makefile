@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed
 # Extra pip arguments, e.g. PIP_ARGS="--extra-index-url URL-of-PyTorch's-CPU-wheels"
 PIP_ARGS ?=
 
-.PHONY: help setup demo test test-lib bench clean
+.PHONY: help setup data demo test bench clean
 
 help:
 	@echo "make demo   set up .venv, build a q-CNN, print its parameter count and entropies"
 	@echo "make test   set up .venv and run the test suite (what CI runs)"
-	@echo "make bench  print timing figures (entanglement entropy)"
+	@echo "make bench  print timing figures (entanglement entropy, training)"
+	@echo "make data   fetch MNIST and Fashion-MNIST into data/, verified by SHA-256"
 	@echo "make setup  only create/update .venv (idempotent; seconds when up to date)"
 
 setup: $(STAMP)
@@ -22,14 +23,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt $(PIP_ARGS) -e ".[book,test]"
 	@touch $(STAMP)
 
+data: setup
+	$(PY) -m qcnn data fetch all
+
 demo: setup
 	$(PY) -m qcnn demo
 
-test: setup
+test: setup data
 	$(PY) -m pytest tests
 
 bench: setup
-	$(PY) -m qcnn bench entropy
+	$(PY) -m qcnn bench all
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache

@@ -1,12 +1,67 @@
-"""The command line: ``qcnn demo`` and ``qcnn bench``. Run ``qcnn --help``."""
+"""The command line. ``qcnn --help`` lists the commands, ``qcnn COMMAND --help`` their flags.
+
+    qcnn data fetch [mnist|fashion-mnist|all]   download or rebuild the data sets, verified
+    qcnn train [--dataset ... --d 18 ...]       train a run (or reuse / resume a stored one)
+    qcnn bench entropy|train|all                timing figures, the last line as JSON
+    qcnn demo                                   a model, its parameter count and entropies
+"""
 import argparse
+import dataclasses
 import time
 
 import torch
 
+CONFIG_HELP = {
+    "dataset": "data set: mnist | fashion-mnist",
+    "partition": "top cut: updown (row-major flattening) | leftright (transposed)",
+    "d": "channel scale, d_l = d(l+1) (paper: 18)",
+    "n": "Fourier cutoff, d_0 = 2n input channels (paper: 9)",
+    "basis": "feature basis: fourier (eq. 19) | legendre",
+    "init": "batch-norm shift at initialisation: shift1 (beta = 1, trains) | default (beta = 0, "
+            "PyTorch's and the published code's)",
+    "seed": "random seed (initialisation and shuffling)",
+    "epochs": "epochs to train (paper: 90)",
+    "batch_size": "batch size (paper: 50)",
+    "lr": "AdamW learning rate (paper: 0.01)",
+    "weight_decay": "AdamW weight decay (paper: 0.01)",
+    "lr_schedule": "paper (halve every 10 epochs) | published (first halving after 9 epochs)",
+    "limit_train": "use only the first N training images (0: all 60000)",
+    "limit_test": "use only the first N test images (0: all 10000)",
+    "entropy_per_epoch": "how often per epoch to log the entropies and running train cost",
+}
 
-def demo(args):
-    """Build the paper's model, print its layers, parameter count and label entropies."""
+
+def cmd_data(args):
+    from .data import DATASETS, fetch
+    for name in DATASETS if args.dataset == "all" else [args.dataset]:
+        fetch(name)
+
+
+def cmd_train(args):
+    from .runs import get_run, run_id
+    from .train import Config
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
+    if args.published:
+        fields.update(init="default", lr_schedule="published")
+    config = Config(**fields).validated()
+    print(f"run {run_id(config)}: {config}")
+    directory, metrics = get_run(config, args.run_dir, device=args.device,
+                                 progress=not args.quiet, compile=args.compile)
+    best = max(range(len(metrics["test_accuracy"])), key=metrics["test_accuracy"].__getitem__)
+    print(f"{directory}: {len(metrics['epoch'])} epochs; final test accuracy "
+          f"{metrics['test_accuracy'][-1]:.4f}, best {metrics['test_accuracy'][best]:.4f} "
+          f"(epoch {best + 1}); final train cost {metrics['train_cost'][-1]:.4f}")
+
+
+def cmd_bench(args):
+    from .bench import bench_entropy, bench_training, print_figures
+    if args.what in ("entropy", "all"):
+        print_figures(bench_entropy())
+    if args.what in ("train", "all"):
+        print_figures(bench_training(steps=args.steps))
+
+
+def cmd_demo(args):
     from .entropy import entanglement_entropy, entanglement_entropy_tn
     from .model import QCNN, parameter_count
 
@@ -26,27 +81,46 @@ def demo(args):
           f"{(entropy - entanglement_entropy_tn(model)).abs().max().item():.1e}")
 
 
-def bench(args):
-    from .bench import bench_entropy, print_figures
-    print_figures(bench_entropy())
-
-
 def build_parser():
+    from .train import Config
     parser = argparse.ArgumentParser(
         prog="qcnn", description="The q-CNN of 'Entangled q-Convolutional Neural Nets' "
-        "(Anagiannis & Cheng 2021): models, entanglement entropy, benchmarks.")
+        "(Anagiannis & Cheng 2021): data, training runs, entanglement entropy, benchmarks.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("data", help="fetch and verify MNIST / Fashion-MNIST into data/")
+    p.add_argument("action", choices=["fetch"])
+    p.add_argument("dataset", nargs="?", default="all", choices=["mnist", "fashion-mnist", "all"])
+    p.set_defaults(run=cmd_data)
+
+    p = commands.add_parser(
+        "train", help="train a run, or reuse/resume the stored run of the same config",
+        description="Train the q-CNN (§4.1). A run is named by the hash of its config and lives "
+        "in data/runs/<run-id>/; asking again reuses a finished run and resumes an interrupted "
+        "one. Defaults are the paper's settings with the recipe that trains (init shift1).")
+    for field in dataclasses.fields(Config):
+        p.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
+                       default=field.default, help=f"{CONFIG_HELP[field.name]} (default: "
+                       f"{field.default})")
+    p.add_argument("--published", action="store_true",
+                   help="the published code's settings: --init default --lr-schedule published")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    p.add_argument("--run-dir", default=None, help="directory of the run (default: the run store)")
+    p.add_argument("--compile", default="auto", help="torch.compile: auto (long runs) | on | off")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (CI, logs)")
+    p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("bench", help="timing figures; the last line is JSON")
+    p.add_argument("what", nargs="?", default="all", choices=["entropy", "train", "all"])
+    p.add_argument("--steps", type=int, default=300, help="training steps to time (default 300)")
+    p.set_defaults(run=cmd_bench)
 
     p = commands.add_parser("demo", help="build a q-CNN, print its parameter count and entropies")
     p.add_argument("--d", type=int, default=18, help="channel scale: d_l = d(l+1) (default 18)")
     p.add_argument("--n", type=int, default=9, help="Fourier cutoff: d_0 = 2n (default 9)")
     p.add_argument("--image-size", type=int, default=16, help="image side, a power of two")
     p.add_argument("--seed", type=int, default=0, help="random seed of the initialisation")
-    p.set_defaults(run=demo)
-
-    p = commands.add_parser("bench", help="print timing figures, the last line as JSON")
-    p.add_argument("what", choices=["entropy"], help="what to time")
-    p.set_defaults(run=bench)
+    p.set_defaults(run=cmd_demo)
     return parser
 
 
@@ -54,7 +128,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except ValueError as error:        # bad parameters: one clear line, no traceback
+    except (ValueError, FileNotFoundError) as error:   # bad parameters: one line, no traceback
         raise SystemExit(f"qcnn: error: {error}")
 
 

@@ -101,12 +101,17 @@ class QCNN(nn.Module):
             raise ValueError("input pixel values must lie in [0, 1]")
         return self.forward_features(features(chain, self.n, self.basis))
 
-    def forward_features(self, z):
-        """The layers after the representation: z (B, N, d_0) -> alpha (B, |C|)."""
+    def forward_features(self, z, inspect=None):
+        """The layers after the representation: z (B, N, d_0) -> alpha (B, |C|).
+        ``inspect(name, tensor)``, if given, sees every intermediate output (diagnostics)."""
         batch = z.shape[0]
-        for norm, conv in zip(self.norms[:-1], self.convs[:-1]):
+        for level, (norm, conv) in enumerate(zip(self.norms[:-1], self.convs[:-1])):
             z = conv(norm(z.reshape(-1, z.shape[-1]))).reshape(batch, -1, 2, conv.out_features)
+            if inspect:
+                inspect(f"layer {level} batch norm + convolution", z)
             z = z[:, :, 0] * z[:, :, 1]                         # product pooling, eq. (8)
+            if inspect:
+                inspect(f"layer {level} product pooling", z)
         return self.convs[-1](self.norms[-1](z.reshape(batch, -1)))
 
     def extra_repr(self):

@@ -1,0 +1,114 @@
+"""The run store: a config names a run, ``data/runs/<run-id>/`` holds it.
+
+    config.json      the config (its canonical JSON hashes to the run id)
+    metrics.json     every curve (no timings: identical runs give byte-identical files)
+    provenance.json  command, commit, package versions, device, wall time, sittings
+    checkpoint.pt    the last epoch's full training state (not committed)
+
+Asking for a config whose run is stored reuses it; an unfinished run resumes.
+"""
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import DATA_ROOT, write_atomic
+from .train import Config, train
+
+RUNS_ROOT = DATA_ROOT / "runs"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_id(config):
+    """First 12 hex digits of the SHA-256 of the config's canonical JSON."""
+    text = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_directory(config, root=RUNS_ROOT):
+    return Path(root) / run_id(config)
+
+
+def write_json(path, obj):
+    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def git_commit():
+    """HEAD's hash, with '+dirty' when tracked files differ from it; 'unknown' outside git."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def device_name(devices):
+    names = []
+    for device in devices:
+        if device.startswith("cuda") and torch.cuda.is_available():
+            names.append(torch.cuda.get_device_name(0))
+        else:
+            names.append(f"cpu: {platform.processor() or platform.machine()}, "
+                         f"{torch.get_num_threads()} torch threads")
+    return "; ".join(names)
+
+
+def provenance(info, started):
+    from . import __version__
+    return {
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "commit": git_commit(),
+        "versions": {"qcnn": __version__, "python": platform.python_version(),
+                     "torch": torch.__version__, "numpy": np.__version__},
+        "device": device_name(info["devices"]),
+        "wall_time_s": round(info["wall_s"], 1),
+        "sittings": info["sittings"],
+        "compiled": info["compiled"],
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "last_sitting_s": round(time.time() - started, 1),
+    }
+
+
+def is_complete(directory):
+    return (Path(directory) / "metrics.json").exists()
+
+
+def get_run(config, directory=None, device="auto", progress=True, compile="auto"):
+    """The stored run of ``config`` (reused if complete, resumed if started, else trained).
+    Returns (directory, metrics)."""
+    config.validated()
+    directory = Path(directory) if directory else run_directory(config)
+    config_file = directory / "config.json"
+    if config_file.exists() and read_json(config_file) != config.to_dict():
+        raise ValueError(f"{directory} holds another run (config.json differs); "
+                         "choose another --run-dir")
+    if is_complete(directory):
+        return directory, read_json(directory / "metrics.json")
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(config_file, config.to_dict())
+    started = time.time()
+    metrics, info = train(config, directory, device=device, progress=progress, compile=compile)
+    write_json(directory / "metrics.json", metrics)
+    write_json(directory / "provenance.json", provenance(info, started))
+    return directory, metrics
+
+
+def load_run(run, root=RUNS_ROOT):
+    """(config, metrics, provenance) of a stored run, given its id or its directory."""
+    directory = Path(run) if Path(run).is_dir() else Path(root) / run
+    if not is_complete(directory):
+        raise FileNotFoundError(f"no finished run in {directory}")
+    return (Config(**read_json(directory / "config.json")),
+            read_json(directory / "metrics.json"), read_json(directory / "provenance.json"))

@@ -1,0 +1,112 @@
+"""Training and the run store: schedule, validation, determinism, resume after SIGKILL,
+divergence reported with its step and layer."""
+import hashlib
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from qcnn.data import missing_files
+from qcnn.runs import get_run, run_id
+from qcnn.train import Config, learning_rate, train
+
+needs_mnist = pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
+                                 reason="MNIST not fetched (qcnn data fetch)")
+QUICK = dict(d=4, n=2, limit_train=500, limit_test=200, batch_size=50, entropy_per_epoch=2)
+
+
+def test_learning_rate_schedules():
+    """Paper: 0.01 for epochs 1-10, 0.005 for 11-20, ...; published code: first halving after 9."""
+    paper, published = Config(), Config(lr_schedule="published")
+    assert [learning_rate(paper, e) for e in (0, 9, 10, 19, 20, 89)] == \
+        [0.01, 0.01, 0.005, 0.005, 0.0025, 0.01 / 2**8]
+    assert [learning_rate(published, e) for e in (0, 8, 9, 18, 19)] == \
+        [0.01, 0.01, 0.005, 0.005, 0.0025]
+
+
+@pytest.mark.parametrize("fields,match", [
+    (dict(dataset="cifar"), "dataset must be one of"),
+    (dict(partition="diagonal"), "partition must be one of"),
+    (dict(init="zeros"), "init must be one of"),
+    (dict(d=0), r"d must be an integer in \[1, 4096\]"),
+    (dict(epochs=-1), r"epochs must be an integer in \[1, 10000\]"),
+    (dict(limit_train=70000), r"limit_train must be an integer in \[0, 60000\]"),
+    (dict(lr=0), "lr must be a number > 0"),
+    (dict(limit_train=20, batch_size=50), "batch_size must be at most"),
+])
+def test_config_validation(fields, match):
+    with pytest.raises(ValueError, match=match):
+        Config(**fields).validated()
+
+
+def test_run_id_names_the_config():
+    assert run_id(Config()) == run_id(Config())
+    assert len({run_id(Config()), run_id(Config(seed=1)), run_id(Config(partition="leftright"))}) == 3
+
+
+@needs_mnist
+def test_identical_configs_give_identical_files(tmp_path):
+    config = Config(epochs=2, **QUICK)
+    for name in ("a", "b"):
+        get_run(config, tmp_path / name, device="cpu", progress=False)
+    a, b = ((tmp_path / n / "metrics.json").read_bytes() for n in ("a", "b"))
+    assert a == b
+    metrics = json.loads(a)
+    assert len(metrics["test_accuracy"]) == 2 and len(metrics["entropy_log"]["step"]) == 1 + 2 * 2
+    assert metrics["entropy_log"]["step"][0] == 0        # the entropy at initialisation
+    assert len(metrics["entropy_log"]["entropy"][0]) == 10
+    # asking again reuses the stored run without training
+    before = (tmp_path / "a" / "checkpoint.pt").stat().st_mtime_ns
+    get_run(config, tmp_path / "a", device="cpu", progress=False)
+    assert (tmp_path / "a" / "checkpoint.pt").stat().st_mtime_ns == before
+
+
+@needs_mnist
+def test_resume_after_sigkill_gives_identical_metrics(tmp_path):
+    """Kill -9 a training process after its first checkpoint; asking again resumes and ends
+    with metrics byte-identical to an uninterrupted run."""
+    config = Config(epochs=4, **QUICK)
+    get_run(config, tmp_path / "straight", device="cpu", progress=False)
+    code = ("import sys; from qcnn.train import Config; from qcnn.runs import get_run; "
+            f"get_run(Config(**{config.to_dict()!r}), sys.argv[1], device='cpu', progress=False)")
+    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "killed")])
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    assert checkpoint.exists() and not (tmp_path / "killed" / "metrics.json").exists()
+    assert torch.load(checkpoint, weights_only=False)["epoch"] < 4
+    get_run(config, tmp_path / "killed", device="cpu", progress=False)
+    assert (tmp_path / "killed" / "metrics.json").read_bytes() == \
+        (tmp_path / "straight" / "metrics.json").read_bytes()
+    provenance = json.loads((tmp_path / "killed" / "provenance.json").read_text())
+    assert provenance["sittings"] == 2 and provenance["versions"]["torch"] == torch.__version__
+
+
+@needs_mnist
+def test_divergence_names_step_and_layer_and_keeps_checkpoint(tmp_path):
+    """An overflowing weight in layer 3: the run stops at the next step, names the layer, and
+    leaves the last good checkpoint untouched."""
+    train(Config(epochs=1, **QUICK), tmp_path, device="cpu", progress=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=False)
+    longer = Config(epochs=2, **QUICK)
+    state["config"] = longer.to_dict()
+    state["model"]["convs.3.weight"][0, 0] = 1e30
+    torch.save(state, checkpoint)
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 1 of 10: first non-finite "
+                                                 r"output in layer 3 product pooling"):
+        train(longer, tmp_path, device="cpu", progress=False)
+    assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == digest
+
+
+def test_cli_rejects_bad_values():
+    out = subprocess.run([sys.executable, "-m", "qcnn", "train", "--d", "0"], capture_output=True,
+                         text=True)
+    assert out.returncode != 0 and "d must be an integer in [1, 4096], got 0" in out.stderr
