@@ -65,11 +65,11 @@ def device_name(devices):
     return "; ".join(names)
 
 
-def provenance(info, started):
+def provenance(info, started, commit):
     from . import __version__
     return {
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "commit": git_commit(),
+        "commit": commit,
         "versions": {"qcnn": __version__, "python": platform.python_version(),
                      "torch": torch.__version__, "numpy": np.__version__},
         "device": device_name(info["devices"]),
@@ -98,10 +98,10 @@ def get_run(config, directory=None, device="auto", progress=True, compile="auto"
         return directory, read_json(directory / "metrics.json")
     directory.mkdir(parents=True, exist_ok=True)
     write_json(config_file, config.to_dict())
-    started = time.time()
+    started, commit = time.time(), git_commit()
     metrics, info = train(config, directory, device=device, progress=progress, compile=compile)
     write_json(directory / "metrics.json", metrics)
-    write_json(directory / "provenance.json", provenance(info, started))
+    write_json(directory / "provenance.json", provenance(info, started, commit))
     return directory, metrics
 
 
