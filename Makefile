@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt $(PIP_ARGS) -e ".[book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name qcnn --display-name "Python (qcnn)" > /dev/null
 	@touch $(STAMP)
 
 data: setup

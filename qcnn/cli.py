@@ -3,6 +3,9 @@
     qcnn data fetch [mnist|fashion-mnist|all]   download or rebuild the data sets, verified
     qcnn train [--dataset ... --d 18 ...]       train a run (or reuse / resume a stored one)
     qcnn bench entropy|train|all                timing figures, the last line as JSON
+    qcnn reproduce --profile quick|paper        train (or reuse) every run the figures need
+    qcnn figures [--profile quick|paper]        regenerate every figure of the paper
+    qcnn sweep GRID.yaml                        the training notebook over a parameter grid
     qcnn demo                                   a model, its parameter count and entropies
 """
 import argparse
@@ -61,6 +64,31 @@ def cmd_bench(args):
         print_figures(bench_training(steps=args.steps))
 
 
+def cmd_reproduce(args):
+    from .figures import all_configs, all_figures
+    from .runs import get_run, run_id
+    configs = all_configs(args.profile)
+    for i, config in enumerate(configs, 1):
+        print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} {config.partition} "
+              f"d={config.d} seed={config.seed} epochs={config.epochs}", flush=True)
+        get_run(config, device=args.device, progress=not args.quiet)
+    for name in all_figures(args.profile):
+        print(f"figures/{name}.png")
+
+
+def cmd_figures(args):
+    from .figures import all_figures, current_profile
+    profile = args.profile or current_profile()
+    for name, fig in all_figures(profile, args.out).items():
+        print(f"{name}: {fig.provenance['runs'] and len(fig.provenance['runs'])} runs "
+              f"({profile} profile)")
+
+
+def cmd_sweep(args):
+    from .sweep import sweep
+    sweep(args.grid, device=args.device)
+
+
 def cmd_demo(args):
     from .entropy import entanglement_entropy, entanglement_entropy_tn
     from .model import QCNN, parameter_count
@@ -114,6 +142,24 @@ def build_parser():
     p.add_argument("what", nargs="?", default="all", choices=["entropy", "train", "all"])
     p.add_argument("--steps", type=int, default=300, help="training steps to time (default 300)")
     p.set_defaults(run=cmd_bench)
+
+    p = commands.add_parser("reproduce", help="train or reuse every run of a profile, then draw")
+    p.add_argument("--profile", default="quick", choices=["quick", "paper"],
+                   help="quick: small subsets, seconds a run; paper: d = 18, 90 epochs, full sets")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=cmd_reproduce)
+
+    p = commands.add_parser("figures", help="regenerate every figure from stored runs")
+    p.add_argument("--profile", default=None, choices=["quick", "paper"],
+                   help="which runs (default: QCNN_PROFILE, else paper where stored, else quick)")
+    p.add_argument("--out", default=None, help="output folder (default: figures/)")
+    p.set_defaults(run=cmd_figures)
+
+    p = commands.add_parser("sweep", help="run the training notebook (papermill) over a grid")
+    p.add_argument("grid", help="YAML file: config fields mapped to lists of values")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    p.set_defaults(run=cmd_sweep)
 
     p = commands.add_parser("demo", help="build a q-CNN, print its parameter count and entropies")
     p.add_argument("--d", type=int, default=18, help="channel scale: d_l = d(l+1) (default 18)")

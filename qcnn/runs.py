@@ -5,10 +5,12 @@
     provenance.json  command, commit, package versions, device, wall time, sittings
     checkpoint.pt    the last epoch's full training state (not committed)
 
-Asking for a config whose run is stored reuses it; an unfinished run resumes.
+Asking for a config whose run is stored reuses it; an unfinished run resumes. The store's
+root is ``data/runs`` unless the environment variable QCNN_RUNS names another folder.
 """
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -21,7 +23,7 @@ import torch
 from .data import DATA_ROOT, write_atomic
 from .train import Config, train
 
-RUNS_ROOT = DATA_ROOT / "runs"
+RUNS_ROOT = Path(os.environ.get("QCNN_RUNS", DATA_ROOT / "runs"))   # QCNN_RUNS: for tests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

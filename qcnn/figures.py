@@ -1,0 +1,302 @@
+"""One function per figure of the paper. Each reads stored runs, draws, and writes
+``figures/<name>.png``, ``.pdf`` and ``<name>.json`` (the runs, their config hashes and commits,
+and the commit that drew it); the book and ``qcnn figures`` call the same functions.
+
+Which runs a figure uses depends on the profile: ``quick`` (small subsets, few epochs: what CI
+and a laptop rebuild in a minute) or ``paper`` (§4.1's d = 18, 90 epochs, full sets). The
+environment variable QCNN_PROFILE picks one; unset, ``paper`` is used where all its runs are
+stored and ``quick`` otherwise.
+"""
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .data import DATASETS  # noqa: E402
+from .model import PARTITIONS  # noqa: E402
+from .runs import REPO_ROOT, git_commit, is_complete, load_run, run_directory, run_id  # noqa: E402
+from .train import Config  # noqa: E402
+
+FIGURES_ROOT = REPO_ROOT / "figures"
+PROFILES = {
+    # the paper's experiment (§4.1)
+    "paper": dict(d=18, n=9, epochs=90),
+    # the same model on 3000 training / 1000 test images for 6 epochs: seconds a run
+    "quick": dict(d=18, n=9, epochs=6, limit_train=3000, limit_test=1000),
+}
+LANDSCAPE = {   # Fig. 3(b): many experiments
+    "paper": dict(ds=(4, 8, 12, 18, 24, 32, 40), seeds=(0, 1, 2), epochs=30),
+    "quick": dict(ds=(4, 8, 18), seeds=(0, 1), epochs=6, limit_train=3000, limit_test=1000),
+}
+NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+COLORS = {"mnist": "tab:blue", "fashion-mnist": "tab:orange"}
+
+
+def fig2_configs(profile):
+    """The four d = 18 runs: {(dataset, partition): Config}."""
+    return {(ds, part): Config(dataset=ds, partition=part, **PROFILES[profile])
+            for ds in DATASETS for part in PARTITIONS}
+
+
+def landscape_configs(profile):
+    spec = dict(LANDSCAPE[profile])
+    ds, seeds = spec.pop("ds"), spec.pop("seeds")
+    return [Config(dataset=name, d=d, n=9, seed=seed, **spec)
+            for name in DATASETS for d in ds for seed in seeds]
+
+
+def all_configs(profile):
+    return list(fig2_configs(profile).values()) + landscape_configs(profile)
+
+
+def current_profile():
+    """QCNN_PROFILE, or 'paper' when all of its runs are stored, else 'quick'."""
+    chosen = os.environ.get("QCNN_PROFILE")
+    if chosen:
+        if chosen not in PROFILES:
+            raise ValueError(f"QCNN_PROFILE must be one of {tuple(PROFILES)}, got {chosen!r}")
+        return chosen
+    stored = all(is_complete(run_directory(c)) for c in fig2_configs("paper").values())
+    return "paper" if stored else "quick"
+
+
+def stored(config):
+    """(metrics, provenance) of a stored run, or an error that says how to make it."""
+    try:
+        _, metrics, provenance = load_run(run_id(config))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"run {run_id(config)} ({config}) is not stored: make it with "
+                                "`qcnn reproduce --profile PROFILE` or `qcnn train ...`") from None
+    return metrics, provenance
+
+
+def class_mean_entropy(metrics):
+    """(epochs, entropy averaged over the classes) at every logged point."""
+    log = metrics["entropy_log"]
+    return np.array(log["epoch"]), np.array(log["entropy"]).mean(axis=1)
+
+
+def window_average(x, y, width):
+    """Moving average of y over windows of ``width`` (in x units), placed at window centres."""
+    per_unit = (len(x) - 1) / (x[-1] - x[0]) if len(x) > 1 else 1
+    k = max(1, int(round(width * per_unit)))
+    if len(y) < k:
+        return x, y
+    kernel = np.ones(k) / k
+    return np.convolve(x, kernel, "valid"), np.convolve(y, kernel, "valid")
+
+
+def epoch_mean_entropy(metrics):
+    """Entropy averaged over the classes and over each epoch's logged points, per epoch."""
+    epochs, entropy = class_mean_entropy(metrics)
+    return np.array([entropy[(epochs > e - 1) & (epochs <= e)].mean() for e in metrics["epoch"]])
+
+
+def save(fig, name, configs, out_dir=None):
+    """Write <name>.png, .pdf and .json (provenance) to ``out_dir`` (default figures/)."""
+    out_dir = Path(out_dir or FIGURES_ROOT)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
+    fig.savefig(out_dir / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
+    runs = []
+    for config in configs:
+        _, provenance = stored(config)
+        runs.append({"run_id": run_id(config), "config": config.to_dict(),
+                     "commit": provenance["commit"], "device": provenance["device"]})
+    record = {"figure": name, "commit": git_commit(), "runs": runs}
+    (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    fig.provenance = record
+    return fig
+
+
+def caption(fig):
+    """One line for the book: which runs and commits made the figure."""
+    record = fig.provenance
+    runs = ", ".join(r["run_id"] for r in record["runs"]) or "none (drawn from the code)"
+    commits = sorted({r["commit"][:12] for r in record["runs"]}) or ["-"]
+    return (f"Drawn at commit {record['commit'][:12]} from runs {runs} "
+            f"(trained at commit {', '.join(commits)}); see figures/{record['figure']}.json.")
+
+
+def _runs_for(panel_partition, profile):
+    configs = fig2_configs(profile)
+    return [configs[(ds, panel_partition)] for ds in DATASETS]
+
+
+def fig2a(profile=None, out_dir=None):
+    """Fig. 2(a): train and test accuracy per epoch, d = 18, both data sets (left/right runs)."""
+    configs = _runs_for("leftright", profile or current_profile())
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for config in configs:
+        m, _ = stored(config)
+        ax.plot(m["epoch"], m["train_accuracy"], color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} train")
+        ax.plot(m["epoch"], m["test_accuracy"], "--", color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} test")
+    ax.set(xlabel="epoch", ylabel="accuracy", title="(a) accuracy during training")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, "fig2a", configs, out_dir)
+
+
+def fig2b(profile=None, out_dir=None):
+    """Fig. 2(b): train and test cost (eq. 48) per epoch, d = 18, both data sets."""
+    configs = _runs_for("leftright", profile or current_profile())
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for config in configs:
+        m, _ = stored(config)
+        ax.plot(m["epoch"], m["train_cost"], color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} train")
+        ax.plot(m["epoch"], m["test_cost"], "--", color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} test")
+    ax.set(xlabel="epoch", ylabel="cost (eq. 48)", yscale="log", title="(b) cost during training")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, "fig2b", configs, out_dir)
+
+
+def _entropy_trend(name, partition, title, profile, out_dir):
+    configs = _runs_for(partition, profile or current_profile())
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for config in configs:
+        m, _ = stored(config)
+        epochs, entropy = class_mean_entropy(m)
+        ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
+        ax.plot(*window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} (2-epoch window)")
+    ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
+    ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
+           title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, name, configs, out_dir)
+
+
+def fig2c(profile=None, out_dir=None):
+    """Fig. 2(c): left/right entropy, averaged over classes and a 2-epoch window."""
+    return _entropy_trend("fig2c", "leftright", "(c) left/right entanglement entropy",
+                          profile, out_dir)
+
+
+def fig2d(profile=None, out_dir=None):
+    """Fig. 2(d): up/down entropy of the runs with the up/down flattening."""
+    return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
+
+
+def _entropy_vs_cost(ax, metrics, color, label, first_epoch):
+    entropy = epoch_mean_entropy(metrics)
+    keep = np.array(metrics["epoch"]) >= first_epoch
+    for key, marker, kind in (("train_cost", "o", "train"), ("test_cost", "^", "test")):
+        ax.scatter(np.array(metrics[key])[keep], entropy[keep], s=12, marker=marker,
+                   color=color, alpha=0.7 if kind == "train" else 0.35,
+                   label=f"{label} {kind}" if label else None)
+
+
+def fig3a(profile=None, out_dir=None):
+    """Fig. 3(a): epoch-averaged entropy against train and test cost, from epoch 30 on
+    (from the second half of training in the quick profile), d = 18 left/right runs."""
+    profile = profile or current_profile()
+    configs = _runs_for("leftright", profile)
+    first = 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, config in zip(axes, configs):
+        m, _ = stored(config)
+        _entropy_vs_cost(ax, m, COLORS[config.dataset], NAMES[config.dataset], first)
+        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average",
+               title=f"(a) {NAMES[config.dataset]}, epochs >= {first}")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "fig3a", configs, out_dir)
+
+
+def fig3b(profile=None, out_dir=None):
+    """Fig. 3(b): entropy against train and test cost across many runs (several d, seeds)."""
+    profile = profile or current_profile()
+    configs = landscape_configs(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    ds = sorted({c.d for c in configs})
+    cmap = plt.get_cmap("viridis")
+    for config in configs:
+        m, _ = stored(config)
+        entropy = epoch_mean_entropy(m)
+        ax = axes[DATASETS.index(config.dataset)]
+        color = cmap(ds.index(config.d) / max(1, len(ds) - 1))
+        ax.scatter(m["train_cost"], entropy, s=8, color=color, marker="o", alpha=0.6)
+        ax.scatter(m["test_cost"], entropy, s=8, color=color, marker="^", alpha=0.25)
+    for ax, name in zip(axes, DATASETS):
+        ax.set(xlabel="cost (eq. 48): o train, ^ test", ylabel="entropy (nats), class average",
+               xscale="log", title=f"(b) {NAMES[name]}, {len(configs) // 2} runs")
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], ls="", marker="o", color=cmap(i / max(1, len(ds) - 1)),
+                          label=f"d = {d}") for i, d in enumerate(ds)]
+    axes[1].legend(handles=handles, fontsize=7, loc="best")
+    fig.tight_layout()
+    return save(fig, "fig3b", configs, out_dir)
+
+
+def fig1(out_dir=None, n_pixels=8):
+    """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8."""
+    levels = n_pixels.bit_length() - 1
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5),
+                                      gridspec_kw={"width_ratios": [1, 1.6]})
+    steps = ["pixels x_1..x_N in [0,1]", "Rep: f_1..f_2n(x_p)  (eq. 1, 19)"]
+    for level in range(levels):
+        steps += [f"BN + 1x1 conv a^({level})  (eqs. 2-6)", f"product pooling  (eq. 8)"]
+    steps += ["BN + dense a^(L)  (eqs. 9-10)", "alpha_y, label = argmax |alpha_y|  (eq. 35)"]
+    for i, text in enumerate(steps):
+        y = 1 - i / (len(steps) - 1)
+        left.text(0.5, y, text, ha="center", va="center", fontsize=8,
+                  bbox=dict(boxstyle="round", fc="tab:blue" if "pool" in text else "white",
+                            alpha=0.25 if "pool" in text else 1, ec="grey"))
+        if i:
+            left.annotate("", (0.5, y + 0.5 / (len(steps) - 1)), (0.5, y + 0.5 / (len(steps) - 1)),
+                          arrowprops=dict(arrowstyle="-"))
+    left.set(xlim=(0, 1), ylim=(-0.08, 1.08), title=f"network (N = {n_pixels}, L = {levels})")
+    left.axis("off")
+
+    xs = np.arange(n_pixels, dtype=float)
+    right.scatter(xs, np.zeros_like(xs), s=120, color="white", edgecolor="black", zorder=3)
+    for p in range(n_pixels):
+        right.text(p, -0.45, f"zeta~(x_{p + 1})", ha="center", fontsize=7, rotation=30)
+    for level in range(levels):
+        y = 1.5 * level
+        right.scatter(xs, np.full_like(xs, y + 0.7), s=160, marker="s", color="tab:green",
+                      zorder=3)
+        right.vlines(xs, y, y + 0.7, color="black", lw=1)
+        right.text(xs[-1] + 0.6, y + 0.7, f"a~^({level})", va="center", fontsize=8)
+        parents = (xs[0::2] + xs[1::2]) / 2
+        right.scatter(parents, np.full_like(parents, y + 1.5), s=140, marker="v",
+                      color="tab:purple", zorder=3)
+        for child, parent in zip(xs, np.repeat(parents, 2)):
+            right.plot([child, parent], [y + 0.7, y + 1.5], color="black", lw=1)
+        xs = parents
+    top = 1.5 * levels
+    right.scatter(xs, [top + 0.7], s=160, marker="s", color="tab:red", zorder=3)
+    right.plot([xs[0], xs[0]], [top, top + 0.7], color="black", lw=1)
+    right.plot([xs[0], xs[0]], [top + 0.7, top + 1.2], color="black", lw=1)
+    right.text(xs[0] + 0.3, top + 1.1, "y (label)", fontsize=8)
+    right.text(xs[0] + 0.5, top + 0.7, "a~^(L)", va="center", fontsize=8)
+    right.axvline((n_pixels - 1) / 2, color="grey", ls=":", lw=1)
+    right.text((n_pixels - 1) / 2 + 0.1, -0.9, "top cut U | U-bar", fontsize=8, color="grey")
+    right.set(title="tensor network: squares a~ (eq. 15), triangles delta (eq. 8)",
+              xlim=(-0.8, n_pixels + 0.5), ylim=(-1.2, top + 1.5))
+    right.axis("off")
+    fig.tight_layout()
+    return save(fig, "fig1", [], out_dir)
+
+
+def all_figures(profile=None, out_dir=None):
+    """Every figure of the paper, for the profile's stored runs; returns {name: figure}."""
+    profile = profile or current_profile()
+    figures = {"fig1": fig1(out_dir)}
+    for draw in (fig2a, fig2b, fig2c, fig2d, fig3a, fig3b):
+        figures[draw.__name__] = draw(profile, out_dir)
+    for fig in figures.values():
+        plt.close(fig)
+    return figures
