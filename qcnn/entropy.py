@@ -94,6 +94,20 @@ def dense_state(model, chunk=1 << 14):
     return psi
 
 
+def amplitudes(psi, model, images):
+    """<x|Psi_y> = sum_i Psi_{y;i} prod_p f_{i_p}(x_p) (eqs. 29-31): the wavefunction of the
+    dense state at each image (row-major pixels), shape (B, |C|). Equals the network's output."""
+    leaves = extended_features(torch.as_tensor(images, dtype=torch.float64).reshape(len(images), -1),
+                               model.n, model.basis).numpy()
+    out = []
+    for leaf in leaves:
+        value = psi
+        for f in leaf:                     # contract one pixel axis at a time
+            value = np.tensordot(value, f, axes=([1], [0]))
+        out.append(value)
+    return torch.from_numpy(np.stack(out))
+
+
 def singular_values(matrices, probes=64, tolerance=1e-12):
     """Singular values of each matrix in a stack (K, R, R). Small ones go to a full SVD. Large
     ones are low-rank here (rank <= d_L + 1), so a Gaussian range finder with ``probes``

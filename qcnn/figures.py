@@ -50,8 +50,16 @@ def landscape_configs(profile):
             for name in DATASETS for d in ds for seed in seeds]
 
 
+def recipe_configs():
+    """The evidence for the training recipe (reproduction notes): 3 full MNIST epochs with
+    the batch-norm shift at 1 (ours), at 0 (PyTorch's default), and the published settings."""
+    return {"shift1": Config(epochs=3), "default": Config(epochs=3, init="default"),
+            "published": Config(epochs=3, init="default", lr_schedule="published")}
+
+
 def all_configs(profile):
-    return list(fig2_configs(profile).values()) + landscape_configs(profile)
+    configs = list(fig2_configs(profile).values()) + landscape_configs(profile)
+    return configs + [c for c in recipe_configs().values() if c not in configs]
 
 
 def current_profile():
@@ -121,6 +129,35 @@ def caption(fig):
     commits = sorted({r["commit"][:12] for r in record["runs"]}) or ["-"]
     return (f"Drawn at commit {record['commit'][:12]} from runs {runs} "
             f"(trained at commit {', '.join(commits)}); see figures/{record['figure']}.json.")
+
+
+def entropy_by_class(metrics, ax, title=""):
+    """Each label's entropy during training (thin lines) and their average (thick)."""
+    log = metrics["entropy_log"]
+    entropy = np.array(log["entropy"])
+    for y in range(entropy.shape[1]):
+        ax.plot(log["epoch"], entropy[:, y], lw=0.7, alpha=0.6, label=f"y = {y}")
+    ax.plot(log["epoch"], entropy.mean(1), color="black", lw=2, label="average")
+    ax.set(xlabel="epoch", ylabel="entropy (nats)", title=title)
+    ax.legend(fontsize=6, ncol=2)
+    ax.grid(alpha=0.3)
+
+
+def run_curves(metrics, title=""):
+    """A run at a glance: accuracy, cost and per-label entropy against epochs (not saved)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for key, style in (("train", "-"), ("test", "--")):
+        axes[0].plot(metrics["epoch"], metrics[f"{key}_accuracy"], style, label=key)
+        axes[1].plot(metrics["epoch"], metrics[f"{key}_cost"], style, label=key)
+    axes[0].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    axes[1].set(xlabel="epoch", ylabel="cost (eq. 48)", yscale="log", title="cost")
+    for ax in axes[:2]:
+        ax.legend()
+        ax.grid(alpha=0.3)
+    entropy_by_class(metrics, axes[2], "entanglement entropy (top cut)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def _runs_for(panel_partition, profile):

@@ -119,6 +119,20 @@ class QCNN(nn.Module):
                 f"partition={self.partition!r}, basis={self.basis!r}, widths={self.widths}")
 
 
+def randomize(model, generator):
+    """Random weights, batch-norm affines and running statistics, in place: a generic
+    (entangled) state for the exactness checks. Returns the model."""
+    with torch.no_grad():
+        for norm in model.norms:
+            norm.running_mean.normal_(0, 0.5, generator=generator)
+            norm.running_var.uniform_(0.5, 2.0, generator=generator)
+            norm.weight.uniform_(0.5, 1.5, generator=generator)
+            norm.bias.normal_(0, 1.0, generator=generator)
+        for conv in model.convs:
+            conv.weight.normal_(0, conv.in_features**-0.5, generator=generator)
+    return model
+
+
 def predict(alpha):
     """The label of eq. (35): argmax_y |alpha_y|."""
     return alpha.abs().argmax(dim=-1)

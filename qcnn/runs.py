@@ -114,3 +114,26 @@ def load_run(run, root=RUNS_ROOT):
         raise FileNotFoundError(f"no finished run in {directory}")
     return (Config(**read_json(directory / "config.json")),
             read_json(directory / "metrics.json"), read_json(directory / "provenance.json"))
+
+
+def trained_model(config, directory=None):
+    """The trained model of a stored run, in eval mode. Checkpoints are not committed; where
+    one is missing the run is trained again into a scratch folder (CPU training is
+    deterministic) and its metrics are checked against the stored ones."""
+    import tempfile
+
+    from .train import build_model
+    directory = Path(directory) if directory else run_directory(config)
+    checkpoint = directory / "checkpoint.pt"
+    if not checkpoint.exists():
+        with tempfile.TemporaryDirectory() as scratch:
+            metrics, _ = train(config, scratch, device="cpu", progress=False)
+            if is_complete(directory) and metrics != read_json(directory / "metrics.json"):
+                raise RuntimeError(f"retraining {run_id(config)} did not reproduce its stored "
+                                   "metrics (another machine or library version?)")
+            state = torch.load(Path(scratch) / "checkpoint.pt", weights_only=False)
+    else:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    return model.eval()

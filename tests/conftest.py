@@ -2,19 +2,7 @@ import torch
 
 import qcnn
 from qcnn.entropy import entanglement_entropy
-
-
-def randomize(model, generator):
-    """Random weights and random batch-norm statistics (running mean, variance) and affines."""
-    with torch.no_grad():
-        for norm in model.norms:
-            norm.running_mean.normal_(0, 0.5, generator=generator)
-            norm.running_var.uniform_(0.5, 2.0, generator=generator)
-            norm.weight.uniform_(0.5, 1.5, generator=generator)
-            norm.bias.normal_(0, 1.0, generator=generator)
-        for conv in model.convs:
-            conv.weight.normal_(0, conv.in_features**-0.5, generator=generator)
-    return model
+from qcnn.model import randomize
 
 
 def entangled_model(seed=0, min_entropy=0.2, **kwargs):

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 import qcnn
-from qcnn.basis import extended_features
-from qcnn.entropy import dense_entropy, dense_state, entanglement_entropy_tn, gram_recursion
+from qcnn.entropy import amplitudes, dense_entropy, dense_state, entanglement_entropy_tn, gram_recursion
 from qcnn.tensor import half_tree_gram_tn, tilde_matrices
 
-from conftest import entangled_model, randomize
+from conftest import entangled_model
+from qcnn.model import randomize
 
 TOL = 1e-10
 
@@ -39,12 +39,10 @@ def test_dense_state_reproduces_forward():
     """The dense coefficients are the state: <x|Psi_y> = sum_i Psi_{y;i} prod_p f_{i_p}(x_p)
     (eqs. 29-31) at random images off the quadrature grid."""
     model = entangled_model(seed=5, d=2, n=2, image_size=(2, 4), basis="legendre").eval()
-    psi = torch.from_numpy(dense_state(model))
     images = torch.rand(4, 2, 4, dtype=torch.float64)
-    leaves = extended_features(images.reshape(4, 8), model.n, model.basis)   # (4, 8, 2n+1)
-    amplitudes = torch.einsum("yabcdefgh,na,nb,nc,nd,ne,nf,ng,nh->ny", psi, *leaves.unbind(1))
     with torch.no_grad():
-        torch.testing.assert_close(amplitudes, model(images), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(amplitudes(dense_state(model), model, images), model(images),
+                                   rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("image_size,d,n", [(4, 3, 2), (8, 4, 2), (16, 18, 9)])

@@ -1,0 +1,57 @@
+"""papermill sweeps: the grid is validated before any run; each point's notebook is kept."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qcnn.data import missing_files
+from qcnn.sweep import grid_configs
+
+
+def test_grid_product():
+    configs = grid_configs({"dataset": ["mnist", "fashion-mnist"], "d": [4, 8], "epochs": 3})
+    assert [(c.dataset, c.d, c.epochs) for c in configs] == [
+        ("mnist", 4, 3), ("mnist", 8, 3), ("fashion-mnist", 4, 3), ("fashion-mnist", 8, 3)]
+
+
+@pytest.mark.parametrize("grid,match", [
+    ({"d": [4, 0]}, r"grid point \{'d': 0\}: d must be an integer in \[1, 4096\]"),
+    ({"depth": [3]}, r"unknown grid parameter\(s\) \['depth'\]"),
+    ({"partition": ["updown", "diagonal"]}, "partition must be one of"),
+    ([1, 2], "the grid must be a YAML mapping"),
+])
+def test_bad_grids_fail_before_any_run(grid, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        grid_configs(grid)
+
+
+def run_sweep(tmp_path, grid):
+    (tmp_path / "grid.yaml").write_text(json.dumps(grid))     # JSON is YAML
+    env = dict(os.environ, QCNN_RUNS=str(tmp_path / "runs"))
+    return subprocess.run([sys.executable, "-m", "qcnn", "sweep", str(tmp_path / "grid.yaml"),
+                           "--device", "cpu"], capture_output=True, text=True, env=env)
+
+
+def test_bad_grid_file_starts_nothing(tmp_path):
+    out = run_sweep(tmp_path, {"d": [4, -1]})
+    assert out.returncode != 0 and "grid point {'d': -1}" in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
+def test_sweep_of_two_points(tmp_path):
+    grid = {"d": [3, 5], "n": 2, "epochs": 1, "limit_train": 200, "limit_test": 100,
+            "entropy_per_epoch": 1}
+    out = run_sweep(tmp_path, grid)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        notebook = json.loads((run / "training.ipynb").read_text())
+        parameters = [c for c in notebook["cells"] if "injected-parameters" in
+                      c.get("metadata", {}).get("tags", [])]
+        assert parameters, "papermill injected no parameters"
+        config = json.loads((run / "config.json").read_text())
+        assert config["d"] in (3, 5) and len(json.loads((run / "metrics.json").read_text())["epoch"]) == 1
