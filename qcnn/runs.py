@@ -67,10 +67,17 @@ def device_name(devices):
     return "; ".join(names)
 
 
+def command_line():
+    """How this process was started, as a user would type it."""
+    program = Path(sys.argv[0]).name
+    program = "python -m qcnn" if program == "__main__.py" else program
+    return " ".join([program] + sys.argv[1:])
+
+
 def provenance(info, started, commit):
     from . import __version__
     return {
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "command": command_line(),
         "commit": commit,
         "versions": {"qcnn": __version__, "python": platform.python_version(),
                      "torch": torch.__version__, "numpy": np.__version__},
