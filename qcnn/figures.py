@@ -73,6 +73,11 @@ def current_profile():
     return "paper" if stored else "quick"
 
 
+def stored_configs(configs):
+    """The configs whose runs are stored (finished)."""
+    return [c for c in configs if is_complete(run_directory(c))]
+
+
 def stored(config):
     """(metrics, provenance) of a stored run, or an error that says how to make it."""
     try:
@@ -165,36 +170,30 @@ def _runs_for(panel_partition, profile):
     return [configs[(ds, panel_partition)] for ds in DATASETS]
 
 
-def fig2a(profile=None, out_dir=None):
-    """Fig. 2(a): train and test accuracy per epoch, d = 18, both data sets (left/right runs)."""
+def _train_test_curves(name, key, ylabel, title, profile, out_dir, yscale="linear"):
     configs = _runs_for("leftright", profile or current_profile())
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
-        ax.plot(m["epoch"], m["train_accuracy"], color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} train")
-        ax.plot(m["epoch"], m["test_accuracy"], "--", color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} test")
-    ax.set(xlabel="epoch", ylabel="accuracy", title="(a) accuracy during training")
+        for split, style in (("train", "-"), ("test", "--")):
+            ax.plot(m["epoch"], m[f"{split}_{key}"], style, color=COLORS[config.dataset],
+                    label=f"{NAMES[config.dataset]} {split}")
+    ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, "fig2a", configs, out_dir)
+    return save(fig, name, configs, out_dir)
+
+
+def fig2a(profile=None, out_dir=None):
+    """Fig. 2(a): train and test accuracy per epoch, d = 18, both data sets (left/right runs)."""
+    return _train_test_curves("fig2a", "accuracy", "accuracy", "(a) accuracy during training",
+                              profile, out_dir)
 
 
 def fig2b(profile=None, out_dir=None):
     """Fig. 2(b): train and test cost (eq. 48) per epoch, d = 18, both data sets."""
-    configs = _runs_for("leftright", profile or current_profile())
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for config in configs:
-        m, _ = stored(config)
-        ax.plot(m["epoch"], m["train_cost"], color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} train")
-        ax.plot(m["epoch"], m["test_cost"], "--", color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} test")
-    ax.set(xlabel="epoch", ylabel="cost (eq. 48)", yscale="log", title="(b) cost during training")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(fig, "fig2b", configs, out_dir)
+    return _train_test_curves("fig2b", "cost", "cost (eq. 48)", "(b) cost during training",
+                              profile, out_dir, yscale="log")
 
 
 def _entropy_trend(name, partition, title, profile, out_dir):
@@ -253,9 +252,11 @@ def fig3a(profile=None, out_dir=None):
 
 
 def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): entropy against train and test cost across many runs (several d, seeds)."""
+    """Fig. 3(b): entropy against train and test cost across many runs (several d, seeds).
+    Draws the profile's landscape runs that are stored (the d = 18 runs at the least)."""
     profile = profile or current_profile()
-    configs = landscape_configs(profile)
+    configs = stored_configs(landscape_configs(profile) + list(fig2_configs(profile).values()))
+    configs = list(dict.fromkeys(configs))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     ds = sorted({c.d for c in configs})
     cmap = plt.get_cmap("viridis")
@@ -267,8 +268,9 @@ def fig3b(profile=None, out_dir=None):
         ax.scatter(m["train_cost"], entropy, s=8, color=color, marker="o", alpha=0.6)
         ax.scatter(m["test_cost"], entropy, s=8, color=color, marker="^", alpha=0.25)
     for ax, name in zip(axes, DATASETS):
+        runs = sum(c.dataset == name for c in configs)
         ax.set(xlabel="cost (eq. 48): o train, ^ test", ylabel="entropy (nats), class average",
-               xscale="log", title=f"(b) {NAMES[name]}, {len(configs) // 2} runs")
+               xscale="log", title=f"(b) {NAMES[name]}, {runs} runs")
         ax.grid(alpha=0.3)
     handles = [plt.Line2D([], [], ls="", marker="o", color=cmap(i / max(1, len(ds) - 1)),
                           label=f"d = {d}") for i, d in enumerate(ds)]
@@ -278,35 +280,37 @@ def fig3b(profile=None, out_dir=None):
 
 
 def fig1(out_dir=None, n_pixels=8):
-    """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8."""
+    """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8; both
+    read from the pixels at the bottom to the label at the top."""
     levels = n_pixels.bit_length() - 1
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5),
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5),
                                       gridspec_kw={"width_ratios": [1, 1.6]})
-    steps = ["pixels x_1..x_N in [0,1]", "Rep: f_1..f_2n(x_p)  (eq. 1, 19)"]
+    steps = [r"pixels $x_1 \dots x_N \in [0,1]$", r"Rep: $f_1 \dots f_{2n}(x_p)$  (eqs. 1, 19)"]
     for level in range(levels):
-        steps += [f"BN + 1x1 conv a^({level})  (eqs. 2-6)", f"product pooling  (eq. 8)"]
-    steps += ["BN + dense a^(L)  (eqs. 9-10)", "alpha_y, label = argmax |alpha_y|  (eq. 35)"]
-    for i, text in enumerate(steps):
-        y = 1 - i / (len(steps) - 1)
+        steps += [rf"BN + 1x1 conv $a^{{({level})}}$  (eqs. 2-6)", "product pooling  (eq. 8)"]
+    steps += [r"BN + dense $a^{(L)}$  (eqs. 9-10)", r"$\alpha_y$;  label $= \arg\max_y |\alpha_y|$  (eq. 35)"]
+    heights = np.linspace(0, 1, len(steps))
+    for y, text in zip(heights, steps):
+        pooling = "pooling" in text
         left.text(0.5, y, text, ha="center", va="center", fontsize=8,
-                  bbox=dict(boxstyle="round", fc="tab:blue" if "pool" in text else "white",
-                            alpha=0.25 if "pool" in text else 1, ec="grey"))
-        if i:
-            left.annotate("", (0.5, y + 0.5 / (len(steps) - 1)), (0.5, y + 0.5 / (len(steps) - 1)),
-                          arrowprops=dict(arrowstyle="-"))
-    left.set(xlim=(0, 1), ylim=(-0.08, 1.08), title=f"network (N = {n_pixels}, L = {levels})")
+                  bbox=dict(boxstyle="round", fc="tab:purple" if pooling else "white",
+                            alpha=0.25 if pooling else 1, ec="grey"))
+    for low, high in zip(heights[:-1], heights[1:]):
+        left.annotate("", xy=(0.5, high - 0.025), xytext=(0.5, low + 0.025),
+                      arrowprops=dict(arrowstyle="->", color="grey"))
+    left.set(xlim=(0, 1), ylim=(-0.06, 1.06), title=f"network (N = {n_pixels}, L = {levels})")
     left.axis("off")
 
     xs = np.arange(n_pixels, dtype=float)
     right.scatter(xs, np.zeros_like(xs), s=120, color="white", edgecolor="black", zorder=3)
     for p in range(n_pixels):
-        right.text(p, -0.45, f"zeta~(x_{p + 1})", ha="center", fontsize=7, rotation=30)
+        right.text(p, -0.35, rf"$\tilde\zeta(x_{p + 1})$", ha="center", va="top", fontsize=8)
     for level in range(levels):
         y = 1.5 * level
         right.scatter(xs, np.full_like(xs, y + 0.7), s=160, marker="s", color="tab:green",
                       zorder=3)
         right.vlines(xs, y, y + 0.7, color="black", lw=1)
-        right.text(xs[-1] + 0.6, y + 0.7, f"a~^({level})", va="center", fontsize=8)
+        right.text(n_pixels - 0.2, y + 0.7, rf"$\tilde a^{{({level})}}$", va="center", fontsize=10)
         parents = (xs[0::2] + xs[1::2]) / 2
         right.scatter(parents, np.full_like(parents, y + 1.5), s=140, marker="v",
                       color="tab:purple", zorder=3)
@@ -315,14 +319,13 @@ def fig1(out_dir=None, n_pixels=8):
         xs = parents
     top = 1.5 * levels
     right.scatter(xs, [top + 0.7], s=160, marker="s", color="tab:red", zorder=3)
-    right.plot([xs[0], xs[0]], [top, top + 0.7], color="black", lw=1)
-    right.plot([xs[0], xs[0]], [top + 0.7, top + 1.2], color="black", lw=1)
-    right.text(xs[0] + 0.3, top + 1.1, "y (label)", fontsize=8)
-    right.text(xs[0] + 0.5, top + 0.7, "a~^(L)", va="center", fontsize=8)
-    right.axvline((n_pixels - 1) / 2, color="grey", ls=":", lw=1)
-    right.text((n_pixels - 1) / 2 + 0.1, -0.9, "top cut U | U-bar", fontsize=8, color="grey")
-    right.set(title="tensor network: squares a~ (eq. 15), triangles delta (eq. 8)",
-              xlim=(-0.8, n_pixels + 0.5), ylim=(-1.2, top + 1.5))
+    right.plot([xs[0], xs[0]], [top, top + 1.2], color="black", lw=1)
+    right.text(xs[0] + 0.2, top + 1.15, r"$y$ (label)", fontsize=9)
+    right.text(xs[0] + 0.3, top + 0.7, r"$\tilde a^{(L)}$", va="center", fontsize=10)
+    right.axvline((n_pixels - 1) / 2, ymax=0.8, color="grey", ls=":", lw=1)
+    right.text((n_pixels - 1) / 2 + 0.1, -1.0, r"top cut: $U \,|\, \bar U$", fontsize=9, color="grey")
+    right.set(title=r"tensor network: squares $\tilde a$ (eq. 15), triangles $\delta$ (eq. 8)",
+              xlim=(-0.8, n_pixels + 0.6), ylim=(-1.3, top + 1.5))
     right.axis("off")
     fig.tight_layout()
     return save(fig, "fig1", [], out_dir)

@@ -56,17 +56,6 @@ def git_commit():
     return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def device_name(devices):
-    names = []
-    for device in devices:
-        if device.startswith("cuda") and torch.cuda.is_available():
-            names.append(torch.cuda.get_device_name(0))
-        else:
-            names.append(f"cpu: {platform.processor() or platform.machine()}, "
-                         f"{torch.get_num_threads()} torch threads")
-    return "; ".join(names)
-
-
 def command_line():
     """How this process was started, as a user would type it."""
     program = Path(sys.argv[0]).name
@@ -81,7 +70,7 @@ def provenance(info, started, commit):
         "commit": commit,
         "versions": {"qcnn": __version__, "python": platform.python_version(),
                      "torch": torch.__version__, "numpy": np.__version__},
-        "device": device_name(info["devices"]),
+        "device": "; ".join(info["devices"]),
         "wall_time_s": round(info["wall_s"], 1),
         "sittings": info["sittings"],
         "compiled": info["compiled"],

@@ -13,6 +13,7 @@ with the step and the first layer whose output left the floats; the last good ch
 import copy
 import dataclasses
 import os
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,8 +227,10 @@ def train(config, directory, device="auto", progress=True, compile="auto"):
     compiled = {"auto": config.epochs * steps_per_epoch >= COMPILE_FROM_STEPS,
                 "on": True, "off": False}[compile]
     info["compiled"] = compiled
-    if str(device) not in info["devices"]:
-        info["devices"].append(str(device))
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda" else
+             f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)")
+    if where not in info["devices"]:          # the thread count can change float results
+        info["devices"].append(where)
 
     model.train()
     training_step = make_training_step(model, optimizer, compiled)
