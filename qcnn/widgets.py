@@ -8,6 +8,7 @@ chosen (d, n) add their accuracy and entropy curves.
 ``draw_explorer(d, n)`` draws all of it (the static book page calls it); ``Explorer`` wraps it
 in ipywidgets sliders for a live kernel.
 """
+import io
 import math
 
 import matplotlib.pyplot as plt
@@ -86,29 +87,29 @@ def draw_explorer(d, n, root=RUNS_ROOT):
 
 
 class Explorer:
-    """Sliders for d and n; every change redraws ``draw_explorer`` into the output area.
-    ``figure`` and ``summary`` hold what was drawn last (the tests read them)."""
+    """Sliders for d and n; every change redraws ``draw_explorer`` into an image widget (a PNG:
+    no output capture, which is fragile across kernels). ``figure`` and ``summary`` hold what
+    was drawn last (the tests read them)."""
 
     def __init__(self, d=18, n=9, root=RUNS_ROOT):
         import ipywidgets as widgets
         self.root = root
         self.d_slider = widgets.IntSlider(value=d, min=1, max=40, description="d")
         self.n_slider = widgets.IntSlider(value=n, min=1, max=16, description="n")
-        self.output = widgets.Output()
-        self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider]), self.output])
+        self.image = widgets.Image(format="png")
+        self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider]), self.image])
         self.d_slider.observe(self.redraw, names="value")
         self.n_slider.observe(self.redraw, names="value")
         self.figure, self.summary = None, None
         self.redraw()
 
     def redraw(self, change=None):
-        if self.figure is not None:
-            plt.close(self.figure)
-        self.output.clear_output(wait=True)
-        with self.output:
-            self.figure, self.summary = draw_explorer(self.d_slider.value, self.n_slider.value,
-                                                      self.root)
-            plt.show()
+        self.figure, self.summary = draw_explorer(self.d_slider.value, self.n_slider.value,
+                                                  self.root)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=90)
+        plt.close(self.figure)             # drawn into the widget, not as a cell output
+        self.image.value = buffer.getvalue()
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -11,7 +11,9 @@ from qcnn.widgets import Explorer, architecture_summary
 def test_sliders_redraw(tmp_path):
     explorer = Explorer(d=18, n=9, root=tmp_path)             # an empty run store
     assert explorer.summary["parameters"] == 81000
+    before = explorer.image.value
     explorer.d_slider.value = 10
+    assert explorer.image.value != before and explorer.image.value[:4] == b"\x89PNG"   # redrawn
     assert explorer.summary == architecture_summary(10, 9)
     assert f"{parameter_count(10, 9, 256):,} parameters" in explorer.figure._suptitle.get_text()
     assert explorer.summary["widths"][-2] == 90                  # d_L = d (L + 1)
