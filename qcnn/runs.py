@@ -115,8 +115,10 @@ def load_run(run, root=RUNS_ROOT):
 def trained_model(config, directory=None):
     """The trained model of a stored run, in eval mode. Checkpoints are not committed; where
     one is missing the run is trained again into a scratch folder (CPU training is
-    deterministic) and its metrics are checked against the stored ones."""
+    deterministic for a given machine and thread count) and its metrics are compared with the
+    stored ones: a warning says if they differ."""
     import tempfile
+    import warnings
 
     from .train import build_model
     directory = Path(directory) if directory else run_directory(config)
@@ -125,8 +127,9 @@ def trained_model(config, directory=None):
         with tempfile.TemporaryDirectory() as scratch:
             metrics, _ = train(config, scratch, device="cpu", progress=False)
             if is_complete(directory) and metrics != read_json(directory / "metrics.json"):
-                raise RuntimeError(f"retraining {run_id(config)} did not reproduce its stored "
-                                   "metrics (another machine or library version?)")
+                warnings.warn(f"retraining run {run_id(config)} here did not reproduce its "
+                              "stored metrics bit for bit (another CPU, thread count or library "
+                              "version); using the model trained here")
             state = torch.load(Path(scratch) / "checkpoint.pt", weights_only=False)
     else:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
