@@ -80,8 +80,7 @@ def cmd_figures(args):
     from .figures import all_figures, current_profile
     profile = args.profile or current_profile()
     for name, fig in all_figures(profile, args.out).items():
-        print(f"{name}: {fig.provenance['runs'] and len(fig.provenance['runs'])} runs "
-              f"({profile} profile)")
+        print(f"figures/{name}.png: {len(fig.provenance['runs'])} run(s), {profile} profile")
 
 
 def cmd_sweep(args):

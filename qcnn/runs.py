@@ -73,6 +73,7 @@ def provenance(info, started, commit):
         "device": "; ".join(info["devices"]),
         "wall_time_s": round(info["wall_s"], 1),
         "sittings": info["sittings"],
+        "sittings_log": info.get("sittings_log", []),
         "compiled": info["compiled"],
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "last_sitting_s": round(time.time() - started, 1),
@@ -97,7 +98,8 @@ def get_run(config, directory=None, device="auto", progress=True, compile="auto"
     directory.mkdir(parents=True, exist_ok=True)
     write_json(config_file, config.to_dict())
     started, commit = time.time(), git_commit()
-    metrics, info = train(config, directory, device=device, progress=progress, compile=compile)
+    metrics, info = train(config, directory, device=device, progress=progress, compile=compile,
+                          sitting={"commit": commit, "command": command_line()})
     write_json(directory / "metrics.json", metrics)
     write_json(directory / "provenance.json", provenance(info, started, commit))
     return directory, metrics

@@ -190,10 +190,12 @@ def log_entropy(metrics, model, step, steps_per_epoch, running_cost):
     log["entropy"].append(entanglement_entropy(model).tolist())
 
 
-def train(config, directory, device="auto", progress=True, compile="auto"):
+def train(config, directory, device="auto", progress=True, compile="auto", sitting=None):
     """Train (or resume) the run of ``config`` with its checkpoint in ``directory``.
     compile: "auto" (torch.compile for runs of COMPILE_FROM_STEPS steps or more), "on", "off".
-    Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "compiled"}."""
+    sitting: a dict describing this sitting (e.g. its commit), kept in ``info["sittings_log"]``.
+    Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "sittings_log",
+    "compiled"}."""
     config.validated()
     if compile not in ("auto", "on", "off"):
         raise ValueError(f"compile must be one of ('auto', 'on', 'off'), got {compile!r}")
@@ -224,6 +226,8 @@ def train(config, directory, device="auto", progress=True, compile="auto"):
     elif config.entropy_per_epoch:
         log_entropy(metrics, model, 0, steps_per_epoch, None)
     info["sittings"] += 1
+    info.setdefault("sittings_log", []).append(
+        dict(sitting or {}, from_epoch=start_epoch, threads=torch.get_num_threads()))
     compiled = {"auto": config.epochs * steps_per_epoch >= COMPILE_FROM_STEPS,
                 "on": True, "off": False}[compile]
     info["compiled"] = compiled

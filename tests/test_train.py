@@ -86,6 +86,9 @@ def test_resume_after_sigkill_gives_identical_metrics(tmp_path):
         (tmp_path / "straight" / "metrics.json").read_bytes()
     provenance = json.loads((tmp_path / "killed" / "provenance.json").read_text())
     assert provenance["sittings"] == 2 and provenance["versions"]["torch"] == torch.__version__
+    first, second = provenance["sittings_log"]          # each sitting with its commit
+    assert first["from_epoch"] == 0 and 0 < second["from_epoch"] < 4
+    assert first["commit"] == second["commit"] == provenance["commit"]
 
 
 @needs_mnist
