@@ -94,6 +94,16 @@ def class_mean_entropy(metrics):
     return np.array(log["epoch"]), np.array(log["entropy"]).mean(axis=1)
 
 
+def running_train_cost(metrics):
+    """(epochs, running train cost) at the logged points after step 0: the mean loss (eq. 48)
+    of the batches since the previous point, in train mode, as the optimiser saw it. The
+    eval-mode cost over the whole training set can be dominated by a few images with huge
+    outputs late in training (see the reproduction notes), so the figures use this one."""
+    log = metrics["entropy_log"]
+    keep = [i for i, c in enumerate(log["running_train_cost"]) if c is not None]
+    return np.array(log["epoch"])[keep], np.array(log["running_train_cost"])[keep]
+
+
 def window_average(x, y, width):
     """Moving average of y over windows of ``width`` (in x units), placed at window centres."""
     per_unit = (len(x) - 1) / (x[-1] - x[0]) if len(x) > 1 else 1
@@ -170,14 +180,15 @@ def _runs_for(panel_partition, profile):
     return [configs[(ds, panel_partition)] for ds in DATASETS]
 
 
-def _train_test_curves(name, key, ylabel, title, profile, out_dir, yscale="linear"):
+def _train_test_curves(name, train_series, test_key, ylabel, title, profile, out_dir,
+                       yscale="linear"):
     configs = _runs_for("leftright", profile or current_profile())
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
-        for split, style in (("train", "-"), ("test", "--")):
-            ax.plot(m["epoch"], m[f"{split}_{key}"], style, color=COLORS[config.dataset],
-                    label=f"{NAMES[config.dataset]} {split}")
+        ax.plot(*train_series(m), color=COLORS[config.dataset], label=f"{NAMES[config.dataset]} train")
+        ax.plot(m["epoch"], m[test_key], "--", color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} test")
     ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -185,15 +196,18 @@ def _train_test_curves(name, key, ylabel, title, profile, out_dir, yscale="linea
 
 
 def fig2a(profile=None, out_dir=None):
-    """Fig. 2(a): train and test accuracy per epoch, d = 18, both data sets (left/right runs)."""
-    return _train_test_curves("fig2a", "accuracy", "accuracy", "(a) accuracy during training",
+    """Fig. 2(a): train and test accuracy per epoch (eval mode, full sets), d = 18, both data
+    sets (the left/right runs)."""
+    return _train_test_curves("fig2a", lambda m: (m["epoch"], m["train_accuracy"]),
+                              "test_accuracy", "accuracy", "(a) accuracy during training",
                               profile, out_dir)
 
 
 def fig2b(profile=None, out_dir=None):
-    """Fig. 2(b): train and test cost (eq. 48) per epoch, d = 18, both data sets."""
-    return _train_test_curves("fig2b", "cost", "cost (eq. 48)", "(b) cost during training",
-                              profile, out_dir, yscale="log")
+    """Fig. 2(b): the cost (eq. 48) during training: the running train cost (10 points an
+    epoch) and the test cost after each epoch, d = 18, both data sets."""
+    return _train_test_curves("fig2b", running_train_cost, "test_cost", "cost (eq. 48)",
+                              "(b) cost during training", profile, out_dir, yscale="log")
 
 
 def _entropy_trend(name, partition, title, profile, out_dir):
@@ -224,18 +238,32 @@ def fig2d(profile=None, out_dir=None):
     return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
 
 
+def entropy_cost_pairs(metrics, first_epoch):
+    """{"train": (cost, entropy), "test": (cost, entropy)} from ``first_epoch`` on: the running
+    train cost against the class-mean entropy at the same logged points, and the test cost
+    against the entropy averaged over the same epoch."""
+    epochs, entropy = class_mean_entropy(metrics)
+    cost_epochs, cost = running_train_cost(metrics)
+    at = np.isin(epochs, cost_epochs)
+    keep = cost_epochs >= first_epoch
+    per_epoch = np.array(metrics["epoch"]) >= first_epoch
+    return {"train": (cost[keep], entropy[at][keep]),
+            "test": (np.array(metrics["test_cost"])[per_epoch],
+                     epoch_mean_entropy(metrics)[per_epoch])}
+
+
 def _entropy_vs_cost(ax, metrics, color, label, first_epoch):
-    entropy = epoch_mean_entropy(metrics)
-    keep = np.array(metrics["epoch"]) >= first_epoch
-    for key, marker, kind in (("train_cost", "o", "train"), ("test_cost", "^", "test")):
-        ax.scatter(np.array(metrics[key])[keep], entropy[keep], s=12, marker=marker,
-                   color=color, alpha=0.7 if kind == "train" else 0.35,
+    pairs = entropy_cost_pairs(metrics, first_epoch)
+    for kind, marker, alpha in (("train", "o", 0.5), ("test", "^", 0.8)):
+        cost, entropy = pairs[kind]
+        ax.scatter(cost, entropy, s=10, marker=marker, color=color, alpha=alpha,
                    label=f"{label} {kind}" if label else None)
 
 
 def fig3a(profile=None, out_dir=None):
-    """Fig. 3(a): epoch-averaged entropy against train and test cost, from epoch 30 on
-    (from the second half of training in the quick profile), d = 18 left/right runs."""
+    """Fig. 3(a): class-mean entropy against the running train cost (circles, 10 points an
+    epoch) and the test cost (triangles, per epoch), from epoch 30 on (the second half of
+    training in the quick profile), d = 18 left/right runs."""
     profile = profile or current_profile()
     configs = _runs_for("leftright", profile)
     first = 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2
@@ -252,8 +280,9 @@ def fig3a(profile=None, out_dir=None):
 
 
 def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): entropy against train and test cost across many runs (several d, seeds).
-    Draws the profile's landscape runs that are stored (the d = 18 runs at the least)."""
+    """Fig. 3(b): entropy against the running train cost and the test cost across many runs
+    (several d, seeds), all epochs after the first. Draws the profile's landscape runs that
+    are stored (the d = 18 runs at the least)."""
     profile = profile or current_profile()
     configs = stored_configs(landscape_configs(profile) + list(fig2_configs(profile).values()))
     configs = list(dict.fromkeys(configs))
@@ -262,11 +291,9 @@ def fig3b(profile=None, out_dir=None):
     cmap = plt.get_cmap("viridis")
     for config in configs:
         m, _ = stored(config)
-        entropy = epoch_mean_entropy(m)
         ax = axes[DATASETS.index(config.dataset)]
         color = cmap(ds.index(config.d) / max(1, len(ds) - 1))
-        ax.scatter(m["train_cost"], entropy, s=8, color=color, marker="o", alpha=0.6)
-        ax.scatter(m["test_cost"], entropy, s=8, color=color, marker="^", alpha=0.25)
+        _entropy_vs_cost(ax, m, color, None, 1)
     for ax, name in zip(axes, DATASETS):
         runs = sum(c.dataset == name for c in configs)
         ax.set(xlabel="cost (eq. 48): o train, ^ test", ylabel="entropy (nats), class average",

@@ -3,16 +3,16 @@
 ``claims_table(profile)`` returns one row per claim: what the paper says, what the runs give,
 a verdict (reproduced / partly / not) by the criterion stated in the row, and the runs behind
 it. ``correlations(configs)`` makes §4.2's "negative correlation between entropy and cost"
-quantitative: Spearman's rho per run and pooled, with bootstrap 95% intervals (epochs
-resampled within a run; whole runs resampled for the pooled value, since epochs of one run
-are not independent).
+quantitative: Spearman's rho per run and pooled, with bootstrap 95% intervals (points
+resampled within a run; whole runs resampled for the pooled value, since the points of one
+run are not independent, which also makes the per-run intervals optimistic).
 """
 import math
 
 import numpy as np
 
-from .figures import (PROFILES, epoch_mean_entropy, fig2_configs, landscape_configs,
-                      recipe_configs, stored, stored_configs)
+from .figures import (PROFILES, entropy_cost_pairs, epoch_mean_entropy, fig2_configs,
+                      landscape_configs, recipe_configs, stored, stored_configs)
 from .model import QCNN
 from .runs import run_id
 
@@ -54,30 +54,23 @@ def _pooled_rho(groups):
     return spearman(np.concatenate([g[0] for g in groups]), np.concatenate([g[1] for g in groups]))
 
 
-def entropy_cost_points(config, first_epoch):
-    """(train cost, test cost, epoch-mean entropy) per epoch from ``first_epoch`` on."""
-    metrics, _ = stored(config)
-    keep = np.array(metrics["epoch"]) >= first_epoch
-    entropy = epoch_mean_entropy(metrics)[keep]
-    return (np.array(metrics["train_cost"])[keep], np.array(metrics["test_cost"])[keep], entropy)
-
-
 def correlations(configs, first_epoch):
-    """{"per_run": [...], "pooled": {...}}: Spearman rho of entropy with train and test cost."""
-    points = {run_id(c): entropy_cost_points(c, first_epoch) for c in configs}
+    """{"per_run": [...], "pooled": {...}}: Spearman rho of the class-mean entropy with the
+    running train cost (logged points) and with the test cost (epochs), from ``first_epoch``."""
+    pairs = {run_id(c): entropy_cost_pairs(stored(c)[0], first_epoch) for c in configs}
     per_run = []
-    for rid, (train, test, entropy) in points.items():
-        row = {"run": rid, "epochs": len(entropy)}
-        for name, cost in (("train", train), ("test", test)):
-            pairs = [(np.array([a]), np.array([b])) for a, b in zip(cost, entropy)]
-            row[f"rho_{name}"] = spearman(cost, entropy)
-            row[f"ci_{name}"] = bootstrap_interval(_pooled_rho, pairs)
+    for rid, by_kind in pairs.items():
+        row = {"run": rid, "points": len(by_kind["train"][0])}
+        for kind, (cost, entropy) in by_kind.items():
+            singles = [(np.array([a]), np.array([b])) for a, b in zip(cost, entropy)]
+            row[f"rho_{kind}"] = spearman(cost, entropy)
+            row[f"ci_{kind}"] = bootstrap_interval(_pooled_rho, singles)
         per_run.append(row)
-    pooled = {"runs": len(points)}
-    for index, name in ((0, "train"), (1, "test")):
-        groups = [(p[index], p[2]) for p in points.values()]
-        pooled[f"rho_{name}"] = _pooled_rho(groups)
-        pooled[f"ci_{name}"] = bootstrap_interval(_pooled_rho, groups)
+    pooled = {"runs": len(pairs)}
+    for kind in ("train", "test"):
+        groups = [by_kind[kind] for by_kind in pairs.values()]
+        pooled[f"rho_{kind}"] = _pooled_rho(groups)
+        pooled[f"ci_{kind}"] = bootstrap_interval(_pooled_rho, groups)
     return {"per_run": per_run, "pooled": pooled}
 
 
