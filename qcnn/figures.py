@@ -271,7 +271,7 @@ def fig3a(profile=None, out_dir=None):
     for ax, config in zip(axes, configs):
         m, _ = stored(config)
         _entropy_vs_cost(ax, m, COLORS[config.dataset], NAMES[config.dataset], first)
-        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average",
+        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
                title=f"(a) {NAMES[config.dataset]}, epochs >= {first}")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
