@@ -78,6 +78,12 @@ def stored_configs(configs):
     return [c for c in configs if is_complete(run_directory(c))]
 
 
+def fig3b_configs(profile):
+    """The runs of Fig. 3(b) that are stored: the profile's landscape and its d = 18 runs."""
+    wanted = landscape_configs(profile) + list(fig2_configs(profile).values())
+    return stored_configs(list(dict.fromkeys(wanted)))
+
+
 def stored(config):
     """(metrics, provenance) of a stored run, or an error that says how to make it."""
     try:
@@ -284,8 +290,7 @@ def fig3b(profile=None, out_dir=None):
     (several d, seeds), all epochs after the first. Draws the profile's landscape runs that
     are stored (the d = 18 runs at the least)."""
     profile = profile or current_profile()
-    configs = stored_configs(landscape_configs(profile) + list(fig2_configs(profile).values()))
-    configs = list(dict.fromkeys(configs))
+    configs = fig3b_configs(profile)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     ds = sorted({c.d for c in configs})
     cmap = plt.get_cmap("viridis")

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .figures import (PROFILES, entropy_cost_pairs, epoch_mean_entropy, fig2_configs,
-                      landscape_configs, recipe_configs, stored, stored_configs)
+                      fig3b_configs, recipe_configs, stored)
 from .model import QCNN
 from .runs import run_id
 
@@ -153,7 +153,7 @@ def claims_table(profile):
         _verdict(min(alike) > 0.7, min(alike) > 0.3), "rho > 0.7 for both data sets",
         list(fig2.values()))
 
-    landscape = list(dict.fromkeys(stored_configs(landscape_configs(profile)) + list(fig2.values())))
+    landscape = fig3b_configs(profile)
     for name in ("mnist", "fashion-mnist"):
         best = {}
         for c in landscape:
