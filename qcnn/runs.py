@@ -46,14 +46,17 @@ def read_json(path):
 
 
 def git_commit():
-    """HEAD's hash, with '+dirty' when tracked files differ from it; 'unknown' outside git."""
+    """HEAD's hash, with '+dirty' when tracked files other than the outputs (figures/, data/)
+    differ from it; 'unknown' outside git."""
     def git(*args):
         return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
                               text=True).stdout.strip()
     commit = git("rev-parse", "HEAD")
     if not commit:
         return "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)figures", ":(exclude)data")
+    return commit + ("+dirty" if changed else "")
 
 
 def command_line():
