@@ -53,7 +53,7 @@ def cmd_train(args):
     best = max(range(len(metrics["test_accuracy"])), key=metrics["test_accuracy"].__getitem__)
     print(f"{directory}: {len(metrics['epoch'])} epochs; final test accuracy "
           f"{metrics['test_accuracy'][-1]:.4f}, best {metrics['test_accuracy'][best]:.4f} "
-          f"(epoch {best + 1}); final train cost {metrics['train_cost'][-1]:.4f}")
+          f"(epoch {best + 1}); final test cost {metrics['test_cost'][-1]:.4f}")
 
 
 def cmd_bench(args):
@@ -174,7 +174,7 @@ def main(argv=None):
     try:
         args.run(args)
     except (ValueError, FileNotFoundError) as error:   # bad parameters: one line, no traceback
-        raise SystemExit(f"qcnn: error: {error}")
+        raise SystemExit(f"qcnn: error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -134,7 +134,7 @@ def trained_model(config, directory=None):
             if is_complete(directory) and metrics != read_json(directory / "metrics.json"):
                 warnings.warn(f"retraining run {run_id(config)} here did not reproduce its "
                               "stored metrics bit for bit (another CPU, thread count or library "
-                              "version); using the model trained here")
+                              "version); using the model trained here", stacklevel=2)
             state = torch.load(Path(scratch) / "checkpoint.pt", weights_only=False)
     else:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
