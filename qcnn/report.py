@@ -186,3 +186,15 @@ def markdown(rows):
     lines += [f"| {r['claim']} | {r['paper']} | {r['measured']} | **{r['verdict']}** | "
               f"{r['criterion']} |" for r in rows]
     return "\n".join(lines)
+
+
+def correlation_markdown(result):
+    """The per-run and pooled correlations of ``correlations`` as a Markdown table."""
+    def interval(ci):
+        return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
+    lines = ["| run | points | rho (running train cost) | 95% CI | rho (test cost) | 95% CI |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in result["per_run"] + [dict(result["pooled"], run="**pooled**", points="all")]:
+        lines.append(f"| {r['run']} | {r['points']} | {r['rho_train']:+.2f} | "
+                     f"{interval(r['ci_train'])} | {r['rho_test']:+.2f} | {interval(r['ci_test'])} |")
+    return "\n".join(lines)

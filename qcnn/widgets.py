@@ -71,6 +71,7 @@ def draw_explorer(d, n, root=RUNS_ROOT):
             log = metrics["entropy_log"]
             label = f"{config.dataset} {config.partition} s{config.seed} ({config.epochs} ep)"
             ax.plot(log["epoch"], np.mean(log["entropy"], axis=1), lw=1, label=label)
+        ax.axhline(summary["entropy_bound"], color="grey", ls=":", lw=1)
         ax.set(xlabel="epoch", ylabel="entropy (nats), class average",
                title=f"{len(runs)} stored run(s) with d = {d}, n = {n}")
         ax.legend(fontsize=6)
@@ -78,7 +79,6 @@ def draw_explorer(d, n, root=RUNS_ROOT):
         ax.text(0.5, 0.5, f"no stored runs with d = {d}, n = {n}\n(qcnn train --d {d} --n {n})",
                 ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-    ax.axhline(summary["entropy_bound"], color="grey", ls=":", lw=1) if runs else None
     fig.suptitle(f"d = {d}, n = {n}: widths {summary['widths']}, {summary['parameters']:,} "
                  f"parameters, entropy bound ln(d_L+1) = {summary['entropy_bound']:.3f} nats",
                  fontsize=10)
