@@ -72,15 +72,16 @@ def cmd_reproduce(args):
         print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} {config.partition} "
               f"d={config.d} seed={config.seed} epochs={config.epochs}", flush=True)
         get_run(config, device=args.device, progress=not args.quiet)
-    for name in all_figures(args.profile):
-        print(f"figures/{name}.png")
+    for name, fig in all_figures(args.profile).items():
+        print(f"{fig.provenance['directory']}/{name}.png")
 
 
 def cmd_figures(args):
     from .figures import all_figures, current_profile
     profile = args.profile or current_profile()
     for name, fig in all_figures(profile, args.out).items():
-        print(f"figures/{name}.png: {len(fig.provenance['runs'])} run(s), {profile} profile")
+        print(f"{fig.provenance['directory']}/{name}.png: {len(fig.provenance['runs'])} run(s), "
+              f"{profile} profile")
 
 
 def cmd_sweep(args):

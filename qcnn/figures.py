@@ -126,9 +126,15 @@ def epoch_mean_entropy(metrics):
     return np.array([entropy[(epochs > e - 1) & (epochs <= e)].mean() for e in metrics["epoch"]])
 
 
-def save(fig, name, configs, out_dir=None):
-    """Write <name>.png, .pdf and .json (provenance) to ``out_dir`` (default figures/)."""
-    out_dir = Path(out_dir or FIGURES_ROOT)
+def figures_dir(profile, out_dir=None):
+    """Where a profile's figures go by default: figures/ for the paper, figures/quick/ (not
+    committed) for the quick profile, so smoke runs never overwrite the paper's figures."""
+    return Path(out_dir) if out_dir else FIGURES_ROOT / ("" if profile == "paper" else profile)
+
+
+def save(fig, name, configs, out_dir):
+    """Write <name>.png, .pdf and .json (provenance) to ``out_dir``."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
     fig.savefig(out_dir / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
@@ -137,7 +143,9 @@ def save(fig, name, configs, out_dir=None):
         _, provenance = stored(config)
         runs.append({"run_id": run_id(config), "config": config.to_dict(),
                      "commit": provenance["commit"], "device": provenance["device"]})
-    record = {"figure": name, "commit": git_commit(), "runs": runs}
+    where = out_dir.resolve()
+    where = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where
+    record = {"figure": name, "directory": str(where), "commit": git_commit(), "runs": runs}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     fig.provenance = record
     return fig
@@ -149,7 +157,7 @@ def caption(fig):
     runs = ", ".join(r["run_id"] for r in record["runs"]) or "none (drawn from the code)"
     commits = sorted({r["commit"][:12] for r in record["runs"]}) or ["-"]
     return (f"Drawn at commit {record['commit'][:12]} from runs {runs} "
-            f"(trained at commit {', '.join(commits)}); see figures/{record['figure']}.json.")
+            f"(trained at commit {', '.join(commits)}); see {record['directory']}/{record['figure']}.json.")
 
 
 def entropy_by_class(metrics, ax, title=""):
@@ -188,7 +196,8 @@ def _runs_for(panel_partition, profile):
 
 def _train_test_curves(name, train_series, test_key, ylabel, title, profile, out_dir,
                        yscale="linear"):
-    configs = _runs_for("leftright", profile or current_profile())
+    profile = profile or current_profile()
+    configs = _runs_for("leftright", profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
@@ -198,7 +207,7 @@ def _train_test_curves(name, train_series, test_key, ylabel, title, profile, out
     ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, name, configs, out_dir)
+    return save(fig, name, configs, figures_dir(profile, out_dir))
 
 
 def fig2a(profile=None, out_dir=None):
@@ -217,7 +226,8 @@ def fig2b(profile=None, out_dir=None):
 
 
 def _entropy_trend(name, partition, title, profile, out_dir):
-    configs = _runs_for(partition, profile or current_profile())
+    profile = profile or current_profile()
+    configs = _runs_for(partition, profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
@@ -230,7 +240,7 @@ def _entropy_trend(name, partition, title, profile, out_dir):
            title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, name, configs, out_dir)
+    return save(fig, name, configs, figures_dir(profile, out_dir))
 
 
 def fig2c(profile=None, out_dir=None):
@@ -282,7 +292,7 @@ def fig3a(profile=None, out_dir=None):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, "fig3a", configs, out_dir)
+    return save(fig, "fig3a", configs, figures_dir(profile, out_dir))
 
 
 def fig3b(profile=None, out_dir=None):
@@ -308,7 +318,7 @@ def fig3b(profile=None, out_dir=None):
                           label=f"d = {d}") for i, d in enumerate(ds)]
     axes[1].legend(handles=handles, fontsize=7, loc="best")
     fig.tight_layout()
-    return save(fig, "fig3b", configs, out_dir)
+    return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
 
 
 def fig1(out_dir=None, n_pixels=8):
@@ -360,7 +370,7 @@ def fig1(out_dir=None, n_pixels=8):
               xlim=(-0.8, n_pixels + 0.6), ylim=(-1.3, top + 1.5))
     right.axis("off")
     fig.tight_layout()
-    return save(fig, "fig1", [], out_dir)
+    return save(fig, "fig1", [], figures_dir("paper", out_dir))
 
 
 def all_figures(profile=None, out_dir=None):
