@@ -321,7 +321,7 @@ def fig3b(profile=None, out_dir=None):
     return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
 
 
-def fig1(out_dir=None, n_pixels=8):
+def fig1(profile=None, out_dir=None, n_pixels=8):
     """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8; both
     read from the pixels at the bottom to the label at the top."""
     levels = n_pixels.bit_length() - 1
@@ -370,13 +370,13 @@ def fig1(out_dir=None, n_pixels=8):
               xlim=(-0.8, n_pixels + 0.6), ylim=(-1.3, top + 1.5))
     right.axis("off")
     fig.tight_layout()
-    return save(fig, "fig1", [], figures_dir("paper", out_dir))
+    return save(fig, "fig1", [], figures_dir(profile or current_profile(), out_dir))
 
 
 def all_figures(profile=None, out_dir=None):
     """Every figure of the paper, for the profile's stored runs; returns {name: figure}."""
     profile = profile or current_profile()
-    figures = {"fig1": fig1(out_dir)}
+    figures = {"fig1": fig1(profile, out_dir)}
     for draw in (fig2a, fig2b, fig2c, fig2d, fig3a, fig3b):
         figures[draw.__name__] = draw(profile, out_dir)
     for fig in figures.values():
