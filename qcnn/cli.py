@@ -40,16 +40,30 @@ def cmd_data(args):
         fetch(name)
 
 
+def parse_epochs(text):
+    """'0,1,5' -> (0, 1, 5); '' -> (); ValueError names --snapshots otherwise."""
+    try:
+        epochs = tuple(int(e) for e in text.split(",") if e.strip())
+    except ValueError:
+        raise ValueError(f"--snapshots must be comma-separated epochs like 0,1,5, got {text!r}") from None
+    if any(e < 0 for e in epochs):
+        raise ValueError(f"--snapshots must be epochs >= 0, got {text!r}")
+    return epochs
+
+
 def cmd_train(args):
+    from .experiments import snapshots_for
     from .runs import get_run, run_id
     from .train import Config
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
     if args.published:
         fields.update(init="default", lr_schedule="published")
     config = Config(**fields).validated()
+    snapshots = snapshots_for(config) if args.snapshots is None else parse_epochs(args.snapshots)
     print(f"run {run_id(config)}: {config}")
     directory, metrics = get_run(config, args.run_dir, device=args.device,
-                                 progress=not args.quiet, compile=args.compile)
+                                 progress=not args.quiet, compile=args.compile,
+                                 snapshots=snapshots)
     best = max(range(len(metrics["test_accuracy"])), key=metrics["test_accuracy"].__getitem__)
     print(f"{directory}: {len(metrics['epoch'])} epochs; final test accuracy "
           f"{metrics['test_accuracy'][-1]:.4f}, best {metrics['test_accuracy'][best]:.4f} "
@@ -61,7 +75,7 @@ def cmd_bench(args):
     if args.what in ("entropy", "all"):
         print_figures(bench_entropy())
     if args.what in ("train", "all"):
-        print_figures(bench_training(steps=args.steps))
+        print_figures(bench_training(steps=args.steps, device=args.device))
 
 
 def cmd_reproduce(args):
@@ -135,12 +149,16 @@ def build_parser():
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument("--run-dir", default=None, help="directory of the run (default: the run store)")
     p.add_argument("--compile", default="auto", help="torch.compile: auto (long runs) | on | off")
+    p.add_argument("--snapshots", default=None, metavar="EPOCHS",
+                   help="comma-separated epochs after which to keep the weights, 0 = before "
+                   "training (default: 0,1,2,5,10,20,30,45,60,90 for the Fig. 2 runs, none else)")
     p.add_argument("--quiet", action="store_true", help="no progress bars (CI, logs)")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("bench", help="timing figures; the last line is JSON")
     p.add_argument("what", nargs="?", default="all", choices=["entropy", "train", "all"])
     p.add_argument("--steps", type=int, default=300, help="training steps to time (default 300)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.set_defaults(run=cmd_bench)
 
     p = commands.add_parser("reproduce", help="train or reuse every run of a profile, then draw")

@@ -3,6 +3,8 @@
     config.json      the config (its canonical JSON hashes to the run id)
     metrics.json     every curve (no timings: identical runs give byte-identical files)
     provenance.json  command, commit, package versions, device, wall time, sittings
+    model.safetensors                  the trained weights (full state_dict, float32)
+    snapshots/epoch-<k>.safetensors    weights after epoch k, for the runs that keep them
     checkpoint.pt    the last epoch's full training state (not committed)
 
 Asking for a config whose run is stored reuses it; an unfinished run resumes. The store's
@@ -66,7 +68,7 @@ def command_line():
     return " ".join([program] + sys.argv[1:])
 
 
-def provenance(info, started, commit):
+def provenance(info, started, commit, directory):
     from . import __version__
     return {
         "command": command_line(),
@@ -78,18 +80,20 @@ def provenance(info, started, commit):
         "sittings": info["sittings"],
         "sittings_log": info.get("sittings_log", []),
         "compiled": info["compiled"],
+        "weights": sorted(str(p.relative_to(directory)) for p in directory.rglob("*.safetensors")),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "last_sitting_s": round(time.time() - started, 1),
     }
 
 
 def is_complete(directory):
-    return (Path(directory) / "metrics.json").exists()
+    """A run is stored when its metrics and final weights are."""
+    return all((Path(directory) / f).exists() for f in ("metrics.json", "model.safetensors"))
 
 
-def get_run(config, directory=None, device="auto", progress=True, compile="auto"):
-    """The stored run of ``config`` (reused if complete, resumed if started, else trained).
-    Returns (directory, metrics)."""
+def get_run(config, directory=None, device="auto", progress=True, compile="auto", snapshots=()):
+    """The stored run of ``config`` (reused if complete, resumed if started, else trained,
+    keeping weight snapshots after the epochs in ``snapshots``). Returns (directory, metrics)."""
     config.validated()
     directory = Path(directory) if directory else run_directory(config)
     config_file = directory / "config.json"
@@ -102,9 +106,10 @@ def get_run(config, directory=None, device="auto", progress=True, compile="auto"
     write_json(config_file, config.to_dict())
     started, commit = time.time(), git_commit()
     metrics, info = train(config, directory, device=device, progress=progress, compile=compile,
-                          sitting={"commit": commit, "command": command_line()})
+                          sitting={"commit": commit, "command": command_line()},
+                          snapshots=snapshots)
     write_json(directory / "metrics.json", metrics)
-    write_json(directory / "provenance.json", provenance(info, started, commit))
+    write_json(directory / "provenance.json", provenance(info, started, commit, directory))
     return directory, metrics
 
 
@@ -117,27 +122,28 @@ def load_run(run, root=RUNS_ROOT):
             read_json(directory / "metrics.json"), read_json(directory / "provenance.json"))
 
 
-def trained_model(config, directory=None):
-    """The trained model of a stored run, in eval mode. Checkpoints are not committed; where
-    one is missing the run is trained again into a scratch folder (CPU training is
-    deterministic for a given machine and thread count) and its metrics are compared with the
-    stored ones: a warning says if they differ."""
-    import tempfile
-    import warnings
+def trained_model(config, directory=None, epoch=None):
+    """The trained model of a stored run, in eval mode, from its committed weights
+    (``model.safetensors``, or ``snapshots/epoch-<k>.safetensors`` for ``epoch=k``). Nothing
+    is retrained: missing weights are an error that says how to make them."""
+    from safetensors.torch import load_file
 
-    from .train import build_model
+    from .train import build_model, snapshot_path
     directory = Path(directory) if directory else run_directory(config)
-    checkpoint = directory / "checkpoint.pt"
-    if not checkpoint.exists():
-        with tempfile.TemporaryDirectory() as scratch:
-            metrics, _ = train(config, scratch, device="cpu", progress=False)
-            if is_complete(directory) and metrics != read_json(directory / "metrics.json"):
-                warnings.warn(f"retraining run {run_id(config)} here did not reproduce its "
-                              "stored metrics bit for bit (another CPU, thread count or library "
-                              "version); using the model trained here", stacklevel=2)
-            state = torch.load(Path(scratch) / "checkpoint.pt", weights_only=False)
-    else:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    path = directory / "model.safetensors" if epoch is None else snapshot_path(directory, epoch)
+    if not path.exists():
+        what = "weights" if epoch is None else f"the weight snapshot of epoch {epoch}"
+        raise FileNotFoundError(
+            f"run {run_id(config)} has no {what} ({path}); make the run with `qcnn train "
+            f"{train_flags(config)}`" + ("" if epoch is None else f" --snapshots {epoch}") +
+            " (or `qcnn reproduce`), or fetch the repository's data/runs")
     model = build_model(config)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(load_file(path))
     return model.eval()
+
+
+def train_flags(config):
+    """The `qcnn train` flags that make ``config``'s run (fields that differ from the defaults)."""
+    default = Config().to_dict()
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.to_dict().items()
+                    if v != default[k]) or "(no flags: the defaults)"

@@ -1,14 +1,19 @@
 """Training (§4.1): squared-distance loss (eq. 48), AdamW, lr halved every 10 epochs, batch 50.
 
-One loop for CPU and GPU. The whole data set sits on the device as one tensor of chains; an
-epoch is a seeded permutation cut into batches. Logged: train/test accuracy and cost per epoch
-(eval mode, full sets), and ``entropy_per_epoch`` times per epoch the running train cost and
-the per-label entanglement entropies (plus the entropy at step 0), which Figs. 2-3 need.
+One loop for CPU and GPU. The representation layer's features of the whole data set are
+computed once and sit on the device; an epoch is a seeded permutation cut into batches, each
+one call of ``qcnn.fused.TrainingStep`` (compiled for long runs; replayed as a CUDA graph on a
+GPU). Logged: train/test accuracy and cost per epoch (eval mode, full sets), and
+``entropy_per_epoch`` times per epoch the running train cost and the per-label entanglement
+entropies (plus the entropy at step 0), which Figs. 2-3 need.
 
-A checkpoint (model, optimizer, shuffling and torch RNG states, metrics so far) is written
+A checkpoint (model, optimiser, shuffling and torch RNG states, metrics so far) is written
 atomically after every epoch; a run killed at any moment resumes from the last one and ends
-with the same metrics as an uninterrupted run (on the CPU). A non-finite loss stops the run
-with the step and the first layer whose output left the floats; the last good checkpoint stays.
+with the same metrics as an uninterrupted run (same device, thread count and compilation).
+The trained weights go to ``model.safetensors`` and, at the epochs asked for, to
+``snapshots/epoch-<k>.safetensors`` (the full state_dict, float32, no pickle). A non-finite
+loss stops the run with the step and the first layer whose output left the floats; the last
+good checkpoint stays.
 """
 import copy
 import dataclasses
@@ -19,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from .basis import BASES, features
 from .data import DATASETS, load
 from .entropy import entanglement_entropy
+from .fused import TrainingStep, folded_forward
 from .model import PARTITIONS, QCNN
 
 # Initial batch-norm shift beta. "shift1": every BN output starts near 1, so every pooled
@@ -108,52 +115,38 @@ def squared_distance(alpha, labels):
     return (alpha - target).square().sum(1).mean()
 
 
-def load_split(config, split, model, device):
-    """Chains (n, 256) in the partition's order, and labels, on the device."""
+def load_split(config, split, model, device, chunk=10000):
+    """The representation layer's features (eq. 1) of a split, (n, N, d_0) float32 in the
+    partition's order, and the labels, on the device."""
     images, labels = load(config.dataset, split)
     limit = config.limit_train if split == "train" else config.limit_test
     if limit:
         images, labels = images[:limit], labels[:limit]
-    return model.flatten(images).to(device), labels.to(device)
+    chains = model.flatten(images)
+    leaves = torch.cat([features(chains[i:i + chunk].to(device), model.n, model.basis)
+                        for i in range(0, len(chains), chunk)])
+    return leaves, labels.to(device)
 
 
-# torch.compile costs ~30 s up front on a 2-core CPU and then halves a step: worth it from
-# about this many steps on (8 epochs of the full set at batch 50).
+# torch.compile costs ~30 s up front on a 2-core CPU (less once its cache is warm) and then
+# takes a step from ~10 to ~6 ms: worth it from about this many steps on.
 COMPILE_FROM_STEPS = 10000
-
-
-def make_training_step(model, optimizer, compile=False):
-    """A function (chains, labels) -> detached loss doing one AdamW step. A non-finite loss
-    skips the update, so the parameters stay those of the last good step."""
-    def loss_of(chains, labels):
-        return squared_distance(model.forward_features(features(chains, model.n, model.basis)),
-                                labels)
-    loss_fn = torch.compile(loss_of) if compile else loss_of
-
-    def step(chains, labels):
-        loss = loss_fn(chains, labels)
-        if torch.isfinite(loss):
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        return loss.detach()
-    return step
+# Evaluation batch: small enough that a CPU keeps the activations in cache.
+EVAL_BATCH = {"cpu": 100, "cuda": 10000}
 
 
 @torch.no_grad()
-def evaluate(model, chains, labels, batch=250):
-    """(accuracy, cost) in eval mode over a whole set: forward passes only, in batches small
-    enough (250 images) that the activations stay in cache: 2x faster here than 10000."""
-    was_training = model.training
-    model.eval()
-    correct, cost = 0, 0.0
-    for start in range(0, len(chains), batch):
-        x, y = chains[start:start + batch], labels[start:start + batch]
-        alpha = model.forward_features(features(x, model.n, model.basis))
-        correct += (alpha.abs().argmax(1) == y).sum().item()
-        cost += squared_distance(alpha, y).item() * len(x)
-    model.train(was_training)
-    return correct / len(chains), cost / len(chains)
+def evaluate(model, leaves, labels, forward=folded_forward):
+    """(accuracy, cost) in eval mode (running statistics) over a whole set of leaves."""
+    batch = EVAL_BATCH[leaves.device.type]
+    correct = torch.zeros((), dtype=torch.int64, device=leaves.device)
+    cost = torch.zeros((), dtype=torch.float64, device=leaves.device)
+    for start in range(0, len(leaves), batch):
+        alpha = forward(model, leaves[start:start + batch])
+        y = labels[start:start + batch]
+        correct += (alpha.abs().argmax(1) == y).sum()
+        cost += squared_distance(alpha, y).double() * len(y)
+    return correct.item() / len(leaves), cost.item() / len(leaves)
 
 
 def first_nonfinite_layer(model, z):
@@ -176,6 +169,20 @@ def save_atomic(state, path):
     os.replace(tmp, path)
 
 
+def save_weights(model, path):
+    """The model's full state_dict (batch-norm running statistics included) as safetensors,
+    written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
+    os.replace(tmp, path)
+
+
+def snapshot_path(directory, epoch):
+    return Path(directory) / "snapshots" / f"epoch-{epoch}.safetensors"
+
+
 def empty_metrics():
     return {"epoch": [], "lr": [], "train_accuracy": [], "test_accuracy": [], "train_cost": [],
             "test_cost": [], "entropy_log": {"step": [], "epoch": [], "running_train_cost": [],
@@ -190,8 +197,11 @@ def log_entropy(metrics, model, step, steps_per_epoch, running_cost):
     log["entropy"].append(entanglement_entropy(model).tolist())
 
 
-def train(config, directory, device="auto", progress=True, compile="auto", sitting=None):
-    """Train (or resume) the run of ``config`` with its checkpoint in ``directory``.
+def train(config, directory, device="auto", progress=True, compile="auto", sitting=None,
+          snapshots=()):
+    """Train (or resume) the run of ``config`` with its checkpoint in ``directory``; write the
+    final weights to ``directory/model.safetensors`` and, after each epoch listed in
+    ``snapshots`` (0: before training), ``directory/snapshots/epoch-<k>.safetensors``.
     compile: "auto" (torch.compile for runs of COMPILE_FROM_STEPS steps or more), "on", "off".
     sitting: a dict describing this sitting (e.g. its commit), kept in ``info["sittings_log"]``.
     Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "sittings_log",
@@ -206,12 +216,15 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
 
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     shuffle = torch.Generator().manual_seed(config.seed)
     train_x, train_y = load_split(config, "train", model, device)
     test_x, test_y = load_split(config, "test", model, device)
     steps_per_epoch = len(train_x) // config.batch_size
     log_every = max(1, steps_per_epoch // config.entropy_per_epoch) if config.entropy_per_epoch else 0
+    compiled = {"auto": config.epochs * steps_per_epoch >= COMPILE_FROM_STEPS,
+                "on": True, "off": False}[compile]
+    training_step = TrainingStep(model, train_x, train_y, config.lr, config.weight_decay,
+                                 compile=compiled)
 
     metrics, info, start_epoch = empty_metrics(), {"wall_s": 0.0, "devices": [], "sittings": 0}, 0
     if checkpoint.exists():
@@ -219,43 +232,46 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
         if state["config"] != config.to_dict():
             raise ValueError(f"{checkpoint} belongs to another config: {state['config']}")
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        training_step.load_state_dict(state["optimizer"])
         shuffle.set_state(state["shuffle"])
         torch.set_rng_state(state["torch_rng"])
         metrics, info, start_epoch = state["metrics"], state["info"], state["epoch"]
-    elif config.entropy_per_epoch:
-        log_entropy(metrics, model, 0, steps_per_epoch, None)
+    else:
+        if config.entropy_per_epoch:
+            log_entropy(metrics, model, 0, steps_per_epoch, None)
+        if 0 in snapshots:
+            save_weights(model, snapshot_path(directory, 0))
     info["sittings"] += 1
     info.setdefault("sittings_log", []).append(
-        dict(sitting or {}, from_epoch=start_epoch, threads=torch.get_num_threads()))
-    compiled = {"auto": config.epochs * steps_per_epoch >= COMPILE_FROM_STEPS,
-                "on": True, "off": False}[compile]
+        dict(sitting or {}, from_epoch=start_epoch, threads=torch.get_num_threads(),
+             compiled=compiled))
     info["compiled"] = compiled
     where = (torch.cuda.get_device_name(device) if device.type == "cuda" else
              f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)")
     if where not in info["devices"]:          # the thread count can change float results
         info["devices"].append(where)
+    forward = torch.compile(folded_forward, dynamic=False) if compiled and device.type == "cpu" \
+        else folded_forward
+    if device.type == "cuda":
+        training_step.capture(torch.arange(config.batch_size, device=device))
 
     model.train()
-    training_step = make_training_step(model, optimizer, compiled)
     epochs = tqdm(range(start_epoch, config.epochs), desc="epochs", initial=start_epoch,
                   total=config.epochs, disable=not progress, leave=False)
     for epoch in epochs:
         started = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, epoch)
+        training_step.lr.fill_(learning_rate(config, epoch))
         order = torch.randperm(len(train_x), generator=shuffle).to(device)
-        running, counted = torch.zeros((), device=device), 0
+        running, counted = torch.zeros((), dtype=torch.float64, device=device), 0
         for step in tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}", leave=False,
                          disable=not progress):
             batch = order[step * config.batch_size:(step + 1) * config.batch_size]
-            loss = training_step(train_x[batch], train_y[batch])
+            loss = training_step(batch)
             if not torch.isfinite(loss):
-                z = features(train_x[batch], model.n, model.basis)
                 raise FloatingPointError(
                     f"non-finite loss at epoch {epoch + 1}, step {step + 1} of {steps_per_epoch}"
-                    f": first non-finite output in {first_nonfinite_layer(model, z)}. The last "
-                    f"good checkpoint ({checkpoint.name}, after epoch {epoch}) is kept.")
+                    f": first non-finite output in {first_nonfinite_layer(model, train_x[batch])}"
+                    f". The last good checkpoint ({checkpoint.name}, after epoch {epoch}) is kept.")
             running += loss
             counted += 1
             if log_every and (step + 1) % log_every == 0:
@@ -263,16 +279,19 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
                 log_entropy(metrics, model, global_step, steps_per_epoch, running.item() / counted)
                 running.zero_()
                 counted = 0
-        train_accuracy, train_cost = evaluate(model, train_x, train_y)
-        test_accuracy, test_cost = evaluate(model, test_x, test_y)
+        train_accuracy, train_cost = evaluate(model, train_x, train_y, forward)
+        test_accuracy, test_cost = evaluate(model, test_x, test_y, forward)
         for key, value in [("epoch", epoch + 1), ("lr", learning_rate(config, epoch)),
                            ("train_accuracy", train_accuracy), ("test_accuracy", test_accuracy),
                            ("train_cost", train_cost), ("test_cost", test_cost)]:
             metrics[key].append(value)
         info["wall_s"] += time.perf_counter() - started
         epochs.set_postfix(test_accuracy=f"{test_accuracy:.4f}", train_cost=f"{train_cost:.4f}")
+        if epoch + 1 in snapshots:
+            save_weights(model, snapshot_path(directory, epoch + 1))
         save_atomic({"config": config.to_dict(), "epoch": epoch + 1, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "shuffle": shuffle.get_state(),
+                     "optimizer": training_step.state_dict(), "shuffle": shuffle.get_state(),
                      "torch_rng": torch.get_rng_state(), "metrics": metrics, "info": info},
                     checkpoint)
+    save_weights(model, directory / "model.safetensors")
     return metrics, info

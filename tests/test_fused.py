@@ -1,0 +1,91 @@
+"""The hand-written training step is the plain model's: same loss, gradients, running
+statistics and AdamW trajectory (float64, 1e-12), eager and compiled; eval mode too."""
+import copy
+
+import pytest
+import torch
+
+from qcnn.basis import features
+from qcnn.fused import TrainingStep, folded_forward, forward_backward, layer_parameters
+from qcnn.model import QCNN, randomize
+from qcnn.train import squared_distance
+
+
+def random_model(seed=0, **kwargs):
+    kwargs = dict(d=5, n=3, image_size=16) | kwargs
+    return randomize(QCNN(**kwargs).double(), torch.Generator().manual_seed(seed)).train()
+
+
+def batch(n_images=40, n=3, n_pixels=256, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    chains = torch.rand(n_images, n_pixels, dtype=torch.float64, generator=generator)
+    return features(chains, n), torch.randint(0, 10, (n_images,), generator=generator)
+
+
+def relative_error(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp(min=1e-300)).item()
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(d=3, n=2, image_size=(2, 4), n_classes=4),
+                                    dict(basis="legendre", partition="leftright")])
+def test_gradients_equal_autograd(kwargs):
+    """Loss and every gradient of eq. (48) equal autograd through nn.BatchNorm1d/nn.Linear."""
+    model = random_model(**kwargs)
+    leaves, labels = batch(n=model.n, n_pixels=model.n_pixels)
+    labels = labels % model.n_classes
+    reference = squared_distance(model.forward_features(leaves), labels)
+    reference.backward()
+    flat = [p.detach() for p in layer_parameters(model)]
+    targets = torch.nn.functional.one_hot(labels, model.n_classes).double()
+    loss, grads, means, variances = forward_backward(flat, leaves, targets, 1e-5)
+    assert abs(loss.item() - reference.item()) <= 1e-12 * reference.item()
+    for p, g in zip(layer_parameters(model), grads):
+        assert relative_error(g, p.grad) < 1e-12
+    z = leaves.reshape(-1, leaves.shape[-1])                  # level 0's batch statistics
+    torch.testing.assert_close(means[0], z.mean(0), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(variances[0], z.var(0, correction=0), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_training_steps_follow_torch(compile):
+    """Five steps of TrainingStep = five steps of nn.Module + torch.optim.AdamW, the learning
+    rate halved on the way: parameters, running statistics and losses (compiled or not)."""
+    reference = random_model(seed=2)
+    fast = copy.deepcopy(reference)
+    leaves, labels = batch(n_images=100, seed=3)
+    optimizer = torch.optim.AdamW(reference.parameters(), lr=0.01, weight_decay=0.01)
+    step = TrainingStep(fast, leaves, labels, lr=0.01, weight_decay=0.01, compile=compile)
+    for i in range(5):
+        if i == 3:                                            # the schedule halves the rate
+            optimizer.param_groups[0]["lr"] = 0.005
+            step.lr.fill_(0.005)
+        index = torch.arange(20 * i, 20 * i + 20)
+        loss = squared_distance(reference.forward_features(leaves[index]), labels[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert abs(step(index).item() - loss.item()) <= 1e-12 * loss.item()
+    for (name, a), b in zip(reference.state_dict().items(), fast.state_dict().values()):
+        assert a.dtype == b.dtype
+        assert relative_error(b.double(), a.double()) < 1e-12, name
+
+
+def test_bad_batch_changes_nothing():
+    """A non-finite loss is returned and leaves parameters, optimiser and statistics alone."""
+    model = random_model(seed=4)
+    leaves, labels = batch(seed=5)
+    leaves[3, 7, 0] = float("nan")
+    step = TrainingStep(model, leaves, labels, lr=0.01, weight_decay=0.01)
+    before = [t.clone() for t in step.state_tensors()]
+    assert not torch.isfinite(step(torch.arange(10)))
+    assert all(torch.equal(a, b) for a, b in zip(before, step.state_tensors()))
+    assert torch.isfinite(step(torch.arange(10, 20)))       # later good batches train
+    assert step.step_count.item() == 1
+
+
+def test_folded_forward_is_eval_mode():
+    model = random_model(seed=6).eval()
+    leaves, _ = batch(seed=7)
+    with torch.no_grad():
+        reference = model.forward_features(leaves)
+    assert relative_error(folded_forward(model, leaves), reference) < 1e-12
