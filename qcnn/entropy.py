@@ -108,35 +108,51 @@ def amplitudes(psi, model, images):
     return torch.from_numpy(np.stack(out))
 
 
-def singular_values(matrices, probes=64, tolerance=1e-12):
-    """Singular values of each matrix in a stack (K, R, R). Small ones go to a full SVD. Large
-    ones are low-rank here (rank <= d_L + 1), so a Gaussian range finder with ``probes``
-    columns captures them; the relative residual ||M - Q Q^T M|| is checked, and by Weyl's
-    inequality it bounds the error of every singular value."""
-    if matrices.shape[-1] <= 4 * probes:
-        return np.linalg.svd(matrices, compute_uv=False)
+def schmidt_weights(matrices, probes=64, tolerance=1e-12):
+    """Squared singular values of each matrix in a stack (K, R, C): the eigenvalues of the
+    smaller Gram matrix M M^T. Where that is large (min(R, C) > 1024) and the matrix has low
+    rank (the top cut: rank <= d_L + 1), a Gaussian range finder with ``probes`` columns first:
+    its relative residual ||M - Q Q^T M|| is checked, and by Weyl's inequality it bounds the
+    error of every singular value; if it misses, the full Gram matrix is used."""
+    if matrices.shape[1] > matrices.shape[2]:
+        matrices = matrices.transpose(0, 2, 1)
     rng = np.random.default_rng(0)
     values = []
     for m in matrices:
-        q, _ = np.linalg.qr(m @ rng.standard_normal((m.shape[1], probes)))
-        b = q.T @ m
-        residual = np.linalg.norm(m - q @ b) / np.linalg.norm(m)
-        if residual > tolerance:
-            raise RuntimeError(f"range finder missed part of the state (residual {residual:.1e}):"
-                               f" rank above probes={probes}")
-        values.append(np.linalg.svd(b, compute_uv=False))
+        if m.shape[0] > 1024:
+            q, _ = np.linalg.qr(m @ rng.standard_normal((m.shape[1], probes)))
+            b = q.T @ m
+            if np.linalg.norm(m - q @ b) <= tolerance * np.linalg.norm(m):
+                values.append(np.pad(np.linalg.svd(b, compute_uv=False) ** 2,
+                                     (0, m.shape[0] - probes)))
+                continue
+        values.append(np.clip(np.linalg.eigvalsh(m @ m.T), 0, None))
     return np.stack(values)
 
 
-def dense_entropy(model, psi=None):
-    """Entropies across the top cut from the dense state: the upper vs lower half of the
-    image's rows (``updown``) or its left vs right columns (``leftright``); the singular values
-    of Psi_y reshaped into a (U, Ubar) matrix."""
-    psi = dense_state(model) if psi is None else psi
+def top_cut_region(model):
+    """The pixels (H, W) bool of the top cut's first half: the upper rows (``updown``) or the
+    left columns (``leftright``)."""
     h, w = model.image_size
-    rows, cols = np.divmod(np.arange(h * w), w)
-    in_u = rows < h // 2 if model.partition == "updown" else cols < w // 2
-    axes = [0] + [1 + p for p in np.flatnonzero(in_u)] + [1 + p for p in np.flatnonzero(~in_u)]
-    side = psi.shape[1] ** (h * w // 2)
-    matrices = psi.transpose(axes).reshape(len(psi), side, side)
-    return entropy_of_weights(torch.from_numpy(singular_values(matrices)) ** 2)
+    rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    return rows < h // 2 if model.partition == "updown" else cols < w // 2
+
+
+def dense_schmidt_weights(model, region=None, psi=None):
+    """Schmidt weights p (|C|, r), summing to 1, of each label state across the pixels in
+    ``region`` (bool (H, W); default: the top cut) and the rest, from the dense state: the
+    singular values of Psi_y reshaped into a (A, A-bar) matrix, squared and normalised."""
+    psi = dense_state(model) if psi is None else psi
+    in_a = (top_cut_region(model) if region is None else torch.as_tensor(region)).flatten().numpy()
+    axes = [0] + [1 + p for p in np.flatnonzero(in_a)] + [1 + p for p in np.flatnonzero(~in_a)]
+    size = psi.shape[1]
+    matrices = psi.transpose(axes).reshape(len(psi), size ** int(in_a.sum()), -1)
+    weights = torch.from_numpy(schmidt_weights(matrices))
+    return weights / weights.sum(-1, keepdim=True)
+
+
+def dense_entropy(model, psi=None, region=None):
+    """Von Neumann entropies across a region (default: the top cut: the upper vs lower half of
+    the image's rows for ``updown``, left vs right columns for ``leftright``) from the dense
+    state, with no tree at all."""
+    return entropy_of_weights(dense_schmidt_weights(model, region, psi))

@@ -96,3 +96,46 @@ def half_tree_gram_tn(tildes, n_pixels):
         raise FloatingPointError("the half-tree Gram left float64's range (use the rescaled "
                                  "recursion in qcnn.entropy.gram_recursion)")
     return torch.from_numpy(gram)
+
+
+def reduced_density_tn(tildes, n_pixels, in_a, label):
+    """rho_A (unnormalised) of one label state for the leaves ``in_a`` (a list of N bools in
+    chain order): ket and bra copies of the whole tree, built node by node with
+    ``tensornetwork`` and joined through the leaves outside A. A (D_0^|A|, D_0^|A|) float64
+    tensor; independent of the Gram recursions, for checks on small trees."""
+    import tensornetwork as tn
+
+    mats = [a.numpy() for a in tildes[:-1]]
+    nodes = []
+
+    def node(tensor):
+        nodes.append(tn.Node(tensor, backend="numpy"))
+        return nodes[-1]
+
+    def state(level, leaf_edges):
+        if level == 0:
+            return leaf_edges[0]
+        half = len(leaf_edges) // 2
+        delta = tn.CopyNode(3, mats[level - 1].shape[0], backend="numpy")
+        nodes.append(delta)
+        for slot, part in enumerate((leaf_edges[:half], leaf_edges[half:])):
+            a = node(mats[level - 1])
+            state(level - 1, part) ^ a[1]
+            a[0] ^ delta[slot]
+        return delta[2]
+
+    levels = n_pixels.bit_length() - 1
+    copies = []
+    for _ in range(2):                                    # ket, bra
+        leaves = [node(np.eye(mats[0].shape[1])) for _ in range(n_pixels)]
+        state(levels, [leaf[0] for leaf in leaves]) ^ node(tildes[-1][label].numpy())[0]
+        copies.append([leaf[1] for leaf in leaves])
+    ket, bra = copies
+    for p in range(n_pixels):
+        if not in_a[p]:
+            ket[p] ^ bra[p]
+    open_edges = [ket[p] for p in range(n_pixels) if in_a[p]] + \
+                 [bra[p] for p in range(n_pixels) if in_a[p]]
+    rho = tn.contractors.greedy(nodes, output_edge_order=open_edges).tensor
+    side = int(round(rho.size ** 0.5))
+    return torch.from_numpy(rho.reshape(side, side))

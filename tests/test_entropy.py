@@ -25,16 +25,6 @@ def test_equals_dense_state_8_pixels(partition, n, basis):
     torch.testing.assert_close(fast, dense_entropy(model), rtol=0, atol=TOL)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("partition", ["updown", "leftright"])
-def test_equals_dense_state_16_pixels(partition):
-    """16 pixels (4 x 4), n = 1: 3^16 = 43 million grid images through the forward pass.
-    (n = 2 would be 5^16 = 1.5e11 coefficients: that case is checked by tensornetwork.)"""
-    model = entangled_model(seed=3, d=2, n=1, image_size=4, n_classes=2, partition=partition)
-    fast = qcnn.entanglement_entropy(model)
-    torch.testing.assert_close(fast, dense_entropy(model), rtol=0, atol=TOL)
-
-
 def test_dense_state_reproduces_forward():
     """The dense coefficients are the state: <x|Psi_y> = sum_i Psi_{y;i} prod_p f_{i_p}(x_p)
     (eqs. 29-31) at random images off the quadrature grid."""
