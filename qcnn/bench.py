@@ -7,7 +7,7 @@ import time
 import torch
 
 from .entropy import entanglement_entropy, entanglement_entropy_tn
-from .model import QCNN
+from .model import QCNN, forward_flops
 
 
 def _timed(fn, repeats):
@@ -33,12 +33,6 @@ def bench_entropy(d=18, n=9, image_size=16, repeats=200):
         "tensornetwork_ms_median": 1e3 * statistics.median(network),
         "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
     }
-
-
-def forward_flops(model):
-    """Multiply-add FLOPs of one image's forward pass: 2 d_l d_{l+1} per position per layer."""
-    widths, positions = model.widths, [model.n_pixels >> l for l in range(model.n_layers)] + [1]
-    return sum(2 * p * a * b for p, a, b in zip(positions, widths[:-1], widths[1:]))
 
 
 def matmul_rate(size=1024, repeats=20, device="cpu"):

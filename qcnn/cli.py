@@ -78,14 +78,34 @@ def cmd_bench(args):
         print_figures(bench_training(steps=args.steps, device=args.device))
 
 
+def cluster_client(args):
+    """A Dask client when --workers, --scheduler or --gpu-runs is given, else None."""
+    if args.workers is None and args.scheduler is None and args.gpu_runs is None:
+        return None
+    from .cluster import make_client
+    return make_client(args.workers, args.scheduler, args.gpu_runs)
+
+
 def cmd_reproduce(args):
-    from .figures import all_configs, all_figures
-    from .runs import get_run, run_id
+    from .experiments import all_configs, snapshots_for
+    from .figures import all_figures
+    from .runs import command_line, get_run, run_id
     configs = all_configs(args.profile)
-    for i, config in enumerate(configs, 1):
-        print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} {config.partition} "
-              f"d={config.d} seed={config.seed} epochs={config.epochs}", flush=True)
-        get_run(config, device=args.device, progress=not args.quiet)
+    client = cluster_client(args)
+    device = "cuda" if args.gpu_runs else args.device
+    if client is not None:
+        from .cluster import run_all
+        with client:
+            run_all(configs, client, snapshots_for, device=device, threads=args.threads or 1,
+                    command=command_line(), progress=not args.quiet)
+    else:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        for i, config in enumerate(configs, 1):
+            print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} "
+                  f"{config.partition} d={config.d} n={config.n} seed={config.seed} "
+                  f"epochs={config.epochs}", flush=True)
+            get_run(config, device=device, progress=not args.quiet, snapshots=snapshots_for(config))
     for name, fig in all_figures(args.profile).items():
         print(f"{fig.provenance['directory']}/{name}.png")
 
@@ -99,8 +119,16 @@ def cmd_figures(args):
 
 
 def cmd_sweep(args):
+    from .runs import command_line
     from .sweep import sweep
-    sweep(args.grid, device=args.device)
+    client = cluster_client(args)
+    device = "cuda" if args.gpu_runs else args.device
+    if client is None:
+        sweep(args.grid, device=device, command=command_line())
+    else:
+        with client:
+            sweep(args.grid, client, device=device, threads=args.threads or 1,
+                  command=command_line())
 
 
 def cmd_demo(args):
@@ -121,6 +149,17 @@ def cmd_demo(args):
     print("  " + " ".join(f"{s:.4f}" for s in entropy.tolist()))
     print(f"  in {1e3 * elapsed:.1f} ms; tensornetwork cross-check agrees to "
           f"{(entropy - entanglement_entropy_tn(model)).abs().max().item():.1e}")
+
+
+def add_cluster_options(p):
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a running Dask cluster (e.g. tcp://host:8786)")
+    p.add_argument("--gpu-runs", type=int, default=None, metavar="K",
+                   help="K runs at once on this machine's GPU (a local cluster of K workers)")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="torch threads per run (default: 1 on a cluster, all cores otherwise)")
 
 
 def build_parser():
@@ -165,6 +204,7 @@ def build_parser():
     p.add_argument("--profile", default="quick", choices=["quick", "paper"],
                    help="quick: small subsets, seconds a run; paper: d = 18, 90 epochs, full sets")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    add_cluster_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_reproduce)
 
@@ -177,6 +217,7 @@ def build_parser():
     p = commands.add_parser("sweep", help="run the training notebook (papermill) over a grid")
     p.add_argument("grid", help="YAML file: config fields mapped to lists of values")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    add_cluster_options(p)
     p.set_defaults(run=cmd_sweep)
 
     p = commands.add_parser("demo", help="build a q-CNN, print its parameter count and entropies")

@@ -55,6 +55,12 @@ def parameter_count_eq47(d, n_pixels):
     return round(d**2 * L**3 / 3 + (d**2 + d) * L**2 + (2 * d**2 / 3 + 13 * d) * L + 12 * d)
 
 
+def forward_flops(model):
+    """Multiply-add FLOPs of one image's forward pass: 2 d_l d_{l+1} per position per layer."""
+    widths, positions = model.widths, [model.n_pixels >> l for l in range(model.n_layers)] + [1]
+    return sum(2 * p * a * b for p, a, b in zip(positions, widths[:-1], widths[1:]))
+
+
 class QCNN(nn.Module):
     """The q-CNN (§2). ``forward`` maps images (B, H, W) or chains (B, N) to alpha (B, |C|).
 

@@ -6,14 +6,18 @@
     model.safetensors                  the trained weights (full state_dict, float32)
     snapshots/epoch-<k>.safetensors    weights after epoch k, for the runs that keep them
     checkpoint.pt    the last epoch's full training state (not committed)
+    .lock            held by the process training the run (not committed)
 
 Asking for a config whose run is stored reuses it; an unfinished run resumes. The store's
 root is ``data/runs`` unless the environment variable QCNN_RUNS names another folder.
 """
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -68,10 +72,10 @@ def command_line():
     return " ".join([program] + sys.argv[1:])
 
 
-def provenance(info, started, commit, directory):
+def provenance(info, started, commit, directory, command):
     from . import __version__
     return {
-        "command": command_line(),
+        "command": command,
         "commit": commit,
         "versions": {"qcnn": __version__, "python": platform.python_version(),
                      "torch": torch.__version__, "numpy": np.__version__},
@@ -91,26 +95,73 @@ def is_complete(directory):
     return all((Path(directory) / f).exists() for f in ("metrics.json", "model.safetensors"))
 
 
-def get_run(config, directory=None, device="auto", progress=True, compile="auto", snapshots=()):
+class RunLocked(RuntimeError):
+    """Another live process is training this run."""
+
+
+@contextlib.contextmanager
+def run_lock(directory, wait=True, poll=2.0, log=print):
+    """The exclusive right to train the run in ``directory``: an OS lock (``fcntl.lockf``) on
+    ``directory/.lock``, whose text names the holder (host, pid). The kernel (or, on NFS, the
+    lock's lease) releases the lock of a process that dies, so a lock left by a dead process is
+    stale and simply taken over; its text says whose it was. While a live process holds it:
+    wait, polling (``wait=True``), or raise RunLocked."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+") as handle:
+        told = False
+        while True:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                if not wait:
+                    raise RunLocked(f"run {directory.name} is being trained by {holder}") from None
+                if not told:
+                    log(f"run {directory.name} is being trained by {holder}; waiting for it")
+                    told = True
+                time.sleep(poll)
+        handle.seek(0)
+        previous = handle.read().strip()
+        if previous:
+            log(f"run {directory.name}: taking over the lock left by {previous} (no longer running)")
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            handle.flush()
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def get_run(config, directory=None, device="auto", progress=True, compile="auto", snapshots=(),
+            command=None, wait=True):
     """The stored run of ``config`` (reused if complete, resumed if started, else trained,
-    keeping weight snapshots after the epochs in ``snapshots``). Returns (directory, metrics)."""
+    keeping weight snapshots after the epochs in ``snapshots``), under the run's lock (another
+    process training it: wait for it, or RunLocked if ``wait=False``). ``command``: what the
+    provenance says made the run (default: this process's command line). Returns (directory,
+    metrics)."""
     config.validated()
     directory = Path(directory) if directory else run_directory(config)
     config_file = directory / "config.json"
     if config_file.exists() and read_json(config_file) != config.to_dict():
         raise ValueError(f"{directory} holds another run (config.json differs); "
                          "choose another --run-dir")
-    if is_complete(directory):
-        return directory, read_json(directory / "metrics.json")
-    directory.mkdir(parents=True, exist_ok=True)
-    write_json(config_file, config.to_dict())
-    started, commit = time.time(), git_commit()
-    metrics, info = train(config, directory, device=device, progress=progress, compile=compile,
-                          sitting={"commit": commit, "command": command_line()},
-                          snapshots=snapshots)
-    write_json(directory / "metrics.json", metrics)
-    write_json(directory / "provenance.json", provenance(info, started, commit, directory))
-    return directory, metrics
+    if not is_complete(directory):
+        with run_lock(directory, wait=wait, log=lambda text: print(text, file=sys.stderr)):
+            if not is_complete(directory):                   # unless finished meanwhile
+                write_json(config_file, config.to_dict())
+                started, commit = time.time(), git_commit()
+                sitting = {"commit": commit, "command": command or command_line()}
+                metrics, info = train(config, directory, device=device, progress=progress,
+                                      compile=compile, sitting=sitting, snapshots=snapshots)
+                write_json(directory / "metrics.json", metrics)
+                write_json(directory / "provenance.json",
+                           provenance(info, started, commit, directory, sitting["command"]))
+    return directory, read_json(directory / "metrics.json")
 
 
 def load_run(run, root=RUNS_ROOT):

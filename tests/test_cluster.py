@@ -1,0 +1,120 @@
+"""Runs on a Dask cluster: the same files as one-by-one training, stored runs skipped, a worker
+killed mid-run survived (resumed from the checkpoint), runs sent back where the store is not
+shared, and the run lock."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from qcnn.cluster import make_client, run_all, run_task
+from qcnn.data import missing_files
+from qcnn.runs import RunLocked, get_run, run_directory, run_id, run_lock
+from qcnn.train import Config
+
+pytestmark = pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
+                                reason="MNIST not fetched (qcnn data fetch)")
+TINY = dict(n=2, limit_train=200, limit_test=100, entropy_per_epoch=2)
+GRID = [Config(d=d, epochs=2, **TINY) for d in (3, 4, 5)]
+
+
+def one_thread_run(config, directory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        get_run(config, directory, device="cpu", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return (directory / "metrics.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with make_client(workers=2) as c:
+        yield c
+
+
+def test_cluster_equals_one_by_one_and_skips_stored(client, tmp_path):
+    made = run_all(GRID, client, device="cpu", root=tmp_path / "store", progress=False,
+                   log=lambda *_: None)
+    assert sorted(made) == sorted(run_id(c) for c in GRID)
+    for config in GRID:
+        stored = run_directory(config, tmp_path / "store")
+        assert (stored / "model.safetensors").exists()
+        assert (stored / "metrics.json").read_bytes() == one_thread_run(config, tmp_path / run_id(config))
+        assert json.loads((stored / "provenance.json").read_text())["sittings_log"][0]["threads"] == 1
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.json")}
+    assert run_all(GRID, client, device="cpu", root=tmp_path / "store", progress=False,
+                   log=lambda *_: None) == []
+    assert before == {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.json")}
+
+
+def test_worker_killed_mid_run_resumes(client, tmp_path):
+    """SIGKILL the worker training a run after its first checkpoint: Dask reschedules the task,
+    the new attempt takes over the dead worker's lock and resumes; the metrics equal an
+    uninterrupted run's."""
+    config = Config(d=4, epochs=5, **dict(TINY, limit_train=600))
+    directory = run_directory(config, tmp_path / "store")
+    killed = []
+
+    def killer():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            lock, checkpoint = directory / ".lock", directory / "checkpoint.pt"
+            if checkpoint.exists() and lock.exists() and lock.read_text().startswith("pid "):
+                pid = int(lock.read_text().split()[1])
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+    thread = threading.Thread(target=killer)
+    thread.start()
+    run_all([config], client, device="cpu", root=tmp_path / "store", progress=False,
+            log=lambda *_: None)
+    thread.join()
+    assert killed, "the worker was not killed mid-run"
+    provenance = json.loads((directory / "provenance.json").read_text())
+    assert provenance["sittings"] == 2 and provenance["sittings_log"][1]["from_epoch"] > 0
+    assert (directory / "metrics.json").read_bytes() == one_thread_run(config, tmp_path / "straight")
+
+
+def test_unshared_store_sends_files_back(tmp_path, monkeypatch):
+    """A worker that cannot see the client's store (wrong token) trains in its scratch store
+    and returns every file of the run."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    config = GRID[0]
+    rid, files = run_task(config.to_dict(), (0, 1), "cpu", 1, str(tmp_path / "client"), "token",
+                          "test")
+    assert rid == run_id(config)
+    assert sorted(files) == ["config.json", "metrics.json", "model.safetensors", "provenance.json",
+                             "snapshots/epoch-0.safetensors", "snapshots/epoch-1.safetensors"]
+    assert files["metrics.json"] == (tmp_path / "scratch" / "qcnn-runs" / rid / "metrics.json").read_bytes()
+
+
+def test_run_lock_waits_for_the_living_and_takes_over_from_the_dead(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from qcnn.runs import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)"),
+        str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(RunLocked, match=f"pid {holder.pid} on"):
+        with run_lock(tmp_path, wait=False):
+            pass
+    holder.kill()
+    holder.wait()
+    messages = []
+    with run_lock(tmp_path, wait=False, log=messages.append):
+        assert f"pid {os.getpid()}" in (tmp_path / ".lock").read_text()
+    assert messages and f"left by pid {holder.pid}" in messages[0]
+
+
+def test_bad_cluster_options():
+    with pytest.raises(ValueError, match="give exactly one of --workers, --scheduler, --gpu-runs"):
+        make_client(workers=2, scheduler="tcp://localhost:1")
+    with pytest.raises(ValueError, match="--workers / --gpu-runs must be an integer >= 1, got 0"):
+        make_client(gpu_runs=0)
