@@ -3,28 +3,42 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Extra pip arguments, e.g. PIP_ARGS="--extra-index-url URL-of-PyTorch's-CPU-wheels"
+# Extra pip arguments for the project's install, e.g. PIP_ARGS="--index-url URL-of-a-mirror"
 PIP_ARGS ?=
+# torch: the CUDA build from PyPI where an NVIDIA GPU answers nvidia-smi, else the CPU build
+# from PyTorch's own CPU wheel index (PyPI's Linux wheels are CUDA builds of several GB).
+TORCH_VERSION   := 2.13.0
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: help setup data book figures notebooks test bench reproduce demo clean
+.PHONY: help setup data book check-book figures notebooks test bench reproduce demo clean
 
 help:
 	@echo "make book       set up, fetch the data, draw the figures, build the HTML book (main job)"
+	@echo "make check-book open every page of the built book in headless Chromium, offline"
 	@echo "make test       set up, fetch the data, run the tests and check the notebooks (CI)"
-	@echo "make reproduce  train (or resume) the paper-scale runs, then draw every figure"
+	@echo "make reproduce  train (or resume) every paper-scale run, then draw every figure"
 	@echo "make figures    draw every figure from the stored runs into figures/"
-	@echo "make notebooks  re-execute the chapters in place (quick profile), storing outputs"
+	@echo "make notebooks  re-execute the chapters in place, storing their outputs"
 	@echo "make bench      timing figures (entanglement entropy, training)"
 	@echo "make demo       build a q-CNN, print its parameter count and entropies"
 	@echo "make setup      only create/update .venv (idempotent; seconds when up to date)"
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt $(PIP_ARGS) -e ".[book,test]"
+	@if nvidia-smi -L >/dev/null 2>&1; then \
+	  echo "NVIDIA GPU found: installing torch $(TORCH_VERSION) (CUDA build, PyPI)"; \
+	  $(PY) -m pip install --quiet torch==$(TORCH_VERSION); \
+	else \
+	  echo "no NVIDIA GPU: installing torch $(TORCH_VERSION) (CPU build)"; \
+	  $(PY) -m pip install --quiet torch==$(TORCH_VERSION) --extra-index-url $(TORCH_CPU_INDEX); \
+	fi
+	$(PY) -c "import torch; print(f'torch=={torch.__version__}')" > $(VENV)/torch-constraint.txt
+	$(PY) -m pip install --quiet -c $(VENV)/torch-constraint.txt $(PIP_ARGS) -e ".[book,test,cluster]"
 	$(PY) -m ipykernel install --sys-prefix --name qcnn --display-name "Python (qcnn)" > /dev/null
+	@$(PY) -c "import torch; print('torch', torch.__version__, '- CUDA GPU:', torch.cuda.is_available())"
 	@touch $(STAMP)
 
 data: setup
