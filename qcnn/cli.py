@@ -3,8 +3,9 @@
     qcnn data fetch [mnist|fashion-mnist|all]   download or rebuild the data sets, verified
     qcnn train [--dataset ... --d 18 ...]       train a run (or reuse / resume a stored one)
     qcnn bench entropy|train|all                timing figures, the last line as JSON
-    qcnn reproduce --profile quick|paper        train (or reuse) every run the figures need
-    qcnn figures [--profile quick|paper]        regenerate every figure of the paper
+    qcnn reproduce [--profile paper|quick]      every run, the analyses and the figures
+    qcnn analyze                                precompute the chapter on every cut's analyses
+    qcnn figures [--profile paper|quick]        regenerate every figure from stored runs
     qcnn sweep GRID.yaml                        the training notebook over a parameter grid
     qcnn demo                                   a model, its parameter count and entropies
 """
@@ -106,8 +107,18 @@ def cmd_reproduce(args):
                   f"{config.partition} d={config.d} n={config.n} seed={config.seed} "
                   f"epochs={config.epochs}", flush=True)
             get_run(config, device=device, progress=not args.quiet, snapshots=snapshots_for(config))
+    if args.profile == "paper":
+        from .analysis import analyze
+        analyze()
     for name, fig in all_figures(args.profile).items():
         print(f"{fig.provenance['directory']}/{name}.png")
+
+
+def cmd_analyze(args):
+    from .analysis import analyze
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    analyze(force=args.force)
 
 
 def cmd_figures(args):
@@ -201,16 +212,23 @@ def build_parser():
     p.set_defaults(run=cmd_bench)
 
     p = commands.add_parser("reproduce", help="train or reuse every run of a profile, then draw")
-    p.add_argument("--profile", default="quick", choices=["quick", "paper"],
-                   help="quick: small subsets, seconds a run; paper: d = 18, 90 epochs, full sets")
+    p.add_argument("--profile", default="paper", choices=["paper", "quick"],
+                   help="paper: every run of the book (qcnn.experiments; hours on a CPU, "
+                   "minutes on a GPU); quick: a smoke test of the pipeline, seconds a run")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     add_cluster_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=cmd_reproduce)
 
+    p = commands.add_parser("analyze", help="precompute the analyses of the chapter on every "
+                            "cut (Rényi-2 of regions, the data's view, truncation)")
+    p.add_argument("--force", action="store_true", help="recompute what is stored")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.set_defaults(run=cmd_analyze)
+
     p = commands.add_parser("figures", help="regenerate every figure from stored runs")
-    p.add_argument("--profile", default=None, choices=["quick", "paper"],
-                   help="which runs (default: QCNN_PROFILE, else paper where stored, else quick)")
+    p.add_argument("--profile", default=None, choices=["paper", "quick"],
+                   help="which runs (default: QCNN_PROFILE, else paper)")
     p.add_argument("--out", default=None, help="output folder (default: figures/)")
     p.set_defaults(run=cmd_figures)
 

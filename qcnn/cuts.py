@@ -21,7 +21,8 @@ makes every subtree of a level the same.
 - ``min_cut_bound``: Levine et al.'s bound, the least sum of ln(bond dimension) over edge sets
   that separate A's physical legs from the rest (a dynamic programme on the tree).
 - ``data_entropy``: the top cut seen through data: the Gram matrices of the two halves' states
-  on the images of a data set instead of L^2([0,1]^N).
+  on the images of a data set instead of L^2([0,1]^N); ``norm_on_data``: where the label
+  states' norm lies, at the data or spread over the cube.
 - ``truncated_tildes``: Gao et al.'s compression: keep chi Schmidt states per bond.
 
 Every function reads a model through its folded matrices (``tilde_matrices``: eval mode).
@@ -258,6 +259,28 @@ def data_entropy(model, images):
     root = gram_root(grams[0])
     inner = root.T @ (c[:, :, None] * grams[1] * c[:, None, :]) @ root
     return entropy_of_weights(torch.linalg.eigvalsh(inner).clamp(min=0))
+
+
+def log_norm(model):
+    """ln <Psi_y|Psi_y> = ln int alpha_y(x)^2 dx over [0, 1]^N, per label (float64 (|C|,)):
+    the Gram recursion with the scales it divides out kept as logarithms."""
+    tildes = tilde_matrices(model)
+    grams, _, scales = level_grams(tildes, with_scales=True)
+    log_scale = torch.zeros((), dtype=torch.float64)
+    for s in scales:                                    # G_{l+1} = (e^lambda_l s_l)^2 g_{l+1}
+        log_scale = 2 * (log_scale + torch.log(s))
+    c = tildes[-1]
+    return log_scale + torch.log(torch.einsum("yi,ij,yj->y", c, grams[-1], c))
+
+
+def norm_on_data(model, images):
+    """log10 of mean_data alpha_y(x)^2 / int alpha_y^2 dx, per label: the Born density
+    |alpha_y|^2 / <Psi_y|Psi_y> at the images relative to its average over the whole cube
+    [0, 1]^N (0: the data sit where an average image does; > 0: the state's norm gathers on
+    them)."""
+    from .tensor import contract_tree, embed
+    alpha = contract_tree(tilde_matrices(model), embed(model, images))
+    return (torch.log(alpha.square().mean(0)) - log_norm(model)) / math.log(10)
 
 
 def chimera_matrices(model, images):

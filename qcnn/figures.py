@@ -1,14 +1,21 @@
-"""One function per figure of the paper. Each reads stored runs, draws, and writes
-``figures/<name>.png``, ``.pdf`` and ``<name>.json`` (the runs, their config hashes and commits,
-and the commit that drew it); the book and ``qcnn figures`` call the same functions.
+"""One function per figure. Each reads stored runs (or precomputed analyses), draws, and
+writes ``figures/<name>.png``, ``.pdf`` and ``<name>.json``: the runs it used (id, config,
+the commit that trained it, a hash of its metrics) and the code that drew it (a hash of the
+``qcnn`` sources and the last commit that changed them), so the same code and runs give the
+same files on every rebuild. The book and ``qcnn figures`` call the same functions.
 
-Which runs a figure uses depends on the profile: ``quick`` (small subsets, few epochs: what CI
-and a laptop rebuild in a minute) or ``paper`` (§4.1's d = 18, 90 epochs, full sets). The
-environment variable QCNN_PROFILE picks one; unset, ``paper`` is used where all its runs are
-stored and ``quick`` otherwise.
+Figures of the paper: ``fig1`` .. ``fig3b``. The book's own: ``accuracy_vs_d`` (the d-claim),
+``entropy_over_seeds`` (MNIST stabilises, Fashion-MNIST keeps growing), ``correlation_tests``
+(entropy against cost, trends removed), and the chapter on every cut (``cuts_*``).
+
+Profiles: ``paper`` (the experiments of ``qcnn.experiments``, the default) or ``quick`` (the
+smoke profile; its figures go to ``figures/quick/``, never beside the paper's). The environment
+variable QCNN_PROFILE picks one.
 """
+import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -17,148 +24,96 @@ matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import stats  # noqa: E402
 from .data import DATASETS  # noqa: E402
-from .model import PARTITIONS  # noqa: E402
-from .runs import REPO_ROOT, git_commit, is_complete, load_run, run_directory, run_id  # noqa: E402
-from .train import Config  # noqa: E402
+from .experiments import (PROFILES, check_profile, fig2_configs, landscape_configs,  # noqa: E402
+                          n_sweep_configs, recipe_configs)
+from .runs import REPO_ROOT, load_run, run_id  # noqa: E402
 
 FIGURES_ROOT = REPO_ROOT / "figures"
-PROFILES = {
-    # the paper's experiment (§4.1)
-    "paper": dict(d=18, n=9, epochs=90),
-    # the same model on 3000 training / 1000 test images for 6 epochs: seconds a run
-    "quick": dict(d=18, n=9, epochs=6, limit_train=3000, limit_test=1000),
-}
-LANDSCAPE = {   # Fig. 3(b): many experiments
-    "paper": dict(ds=(4, 8, 12, 18, 24, 32, 40), seeds=(0, 1, 2), epochs=30),
-    "quick": dict(ds=(4, 8, 18), seeds=(0, 1), epochs=6, limit_train=3000, limit_test=1000),
-}
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 COLORS = {"mnist": "tab:blue", "fashion-mnist": "tab:orange"}
-
-
-def fig2_configs(profile):
-    """The four d = 18 runs: {(dataset, partition): Config}."""
-    return {(ds, part): Config(dataset=ds, partition=part, **PROFILES[profile])
-            for ds in DATASETS for part in PARTITIONS}
-
-
-def landscape_configs(profile):
-    spec = dict(LANDSCAPE[profile])
-    ds, seeds = spec.pop("ds"), spec.pop("seeds")
-    return [Config(dataset=name, d=d, n=9, seed=seed, **spec)
-            for name in DATASETS for d in ds for seed in seeds]
-
-
-def recipe_configs():
-    """The evidence for the training recipe (reproduction notes): 3 full MNIST epochs with
-    the batch-norm shift at 1 (ours), at 0 (PyTorch's default), and the published settings."""
-    return {"shift1": Config(epochs=3), "default": Config(epochs=3, init="default"),
-            "published": Config(epochs=3, init="default", lr_schedule="published")}
-
-
-def all_configs(profile):
-    configs = list(fig2_configs(profile).values()) + landscape_configs(profile)
-    return configs + [c for c in recipe_configs().values() if c not in configs]
+MARKERS = {"mnist": "o", "fashion-mnist": "^"}
+PAPER_ACCURACY = {"mnist": 0.97, "fashion-mnist": 0.89}
 
 
 def current_profile():
-    """QCNN_PROFILE, or 'paper' when all of its runs are stored, else 'quick'."""
-    chosen = os.environ.get("QCNN_PROFILE")
-    if chosen:
-        if chosen not in PROFILES:
-            raise ValueError(f"QCNN_PROFILE must be one of {tuple(PROFILES)}, got {chosen!r}")
-        return chosen
-    stored = all(is_complete(run_directory(c)) for c in fig2_configs("paper").values())
-    return "paper" if stored else "quick"
-
-
-def stored_configs(configs):
-    """The configs whose runs are stored (finished)."""
-    return [c for c in configs if is_complete(run_directory(c))]
-
-
-def fig3b_configs(profile):
-    """The runs of Fig. 3(b) that are stored: the profile's landscape and its d = 18 runs."""
-    wanted = landscape_configs(profile) + list(fig2_configs(profile).values())
-    return stored_configs(list(dict.fromkeys(wanted)))
+    """QCNN_PROFILE, else 'paper'."""
+    return check_profile(os.environ.get("QCNN_PROFILE", "paper"))
 
 
 def stored(config):
     """(metrics, provenance) of a stored run, or an error that says how to make it."""
+    from .runs import train_flags
     try:
         _, metrics, provenance = load_run(run_id(config))
     except FileNotFoundError:
-        raise FileNotFoundError(f"run {run_id(config)} ({config}) is not stored: make it with "
-                                "`qcnn reproduce --profile PROFILE` or `qcnn train ...`") from None
+        raise FileNotFoundError(f"run {run_id(config)} is not stored: make it with `qcnn train "
+                                f"{train_flags(config)}` or `qcnn reproduce`") from None
     return metrics, provenance
 
 
-def class_mean_entropy(metrics):
-    """(epochs, entropy averaged over the classes) at every logged point."""
-    log = metrics["entropy_log"]
-    return np.array(log["epoch"]), np.array(log["entropy"]).mean(axis=1)
-
-
-def running_train_cost(metrics):
-    """(epochs, running train cost) at the logged points after step 0: the mean loss (eq. 48)
-    of the batches since the previous point, in train mode, as the optimiser saw it. The
-    eval-mode cost over the whole training set can be dominated by a few images with huge
-    outputs late in training (see the reproduction notes), so the figures use this one."""
-    log = metrics["entropy_log"]
-    keep = [i for i, c in enumerate(log["running_train_cost"]) if c is not None]
-    return np.array(log["epoch"])[keep], np.array(log["running_train_cost"])[keep]
-
-
-def window_average(x, y, width):
-    """Moving average of y over windows of ``width`` (in x units), placed at window centres."""
-    per_unit = (len(x) - 1) / (x[-1] - x[0]) if len(x) > 1 else 1
-    k = max(1, int(round(width * per_unit)))
-    if len(y) < k:
-        return x, y
-    kernel = np.ones(k) / k
-    return np.convolve(x, kernel, "valid"), np.convolve(y, kernel, "valid")
-
-
-def epoch_mean_entropy(metrics):
-    """Entropy averaged over the classes and over each epoch's logged points, per epoch."""
-    epochs, entropy = class_mean_entropy(metrics)
-    return np.array([entropy[(epochs > e - 1) & (epochs <= e)].mean() for e in metrics["epoch"]])
+def paper_runs(profile="paper"):
+    """Every run of the profile that trains with the book's recipe (Fig. 2, the landscape and
+    the n-sweep), without repeats: the population of Fig. 3(b) and of the claims."""
+    return list(dict.fromkeys([*fig2_configs(profile).values(), *landscape_configs(profile),
+                               *n_sweep_configs(profile)]))
 
 
 def figures_dir(profile, out_dir=None):
-    """Where a profile's figures go by default: figures/ for the paper, figures/quick/ (not
-    committed) for the quick profile, so smoke runs never overwrite the paper's figures."""
+    """figures/ for the paper profile, figures/quick/ (not committed) for the smoke profile."""
     return Path(out_dir) if out_dir else FIGURES_ROOT / ("" if profile == "paper" else profile)
 
 
-def save(fig, name, configs, out_dir):
-    """Write <name>.png, .pdf and .json (provenance) to ``out_dir``."""
+def relative(path):
+    """A path relative to the repository where it lies inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
+
+
+def code_version():
+    """The drawing code: SHA-256 of the qcnn sources and the last commit that changed them."""
+    package = REPO_ROOT / "qcnn"
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "--", "qcnn"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    return {"qcnn_sha256": digest.hexdigest()[:16], "qcnn_last_commit": commit}
+
+
+def run_record(config):
+    metrics, provenance = stored(config)
+    text = json.dumps(metrics, sort_keys=True).encode()
+    return {"run_id": run_id(config), "config": config.to_dict(), "trained_at": provenance["commit"],
+            "device": provenance["device"], "metrics_sha256": hashlib.sha256(text).hexdigest()[:16]}
+
+
+def save(fig, name, configs, out_dir, inputs=()):
+    """Write <name>.png, .pdf and .json (provenance: runs, other inputs, code) to ``out_dir``;
+    the record is also ``fig.provenance``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
     fig.savefig(out_dir / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
-    runs = []
-    for config in configs:
-        _, provenance = stored(config)
-        runs.append({"run_id": run_id(config), "config": config.to_dict(),
-                     "commit": provenance["commit"], "device": provenance["device"]})
-    where = out_dir.resolve()
-    where = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where
-    record = {"figure": name, "directory": str(where), "commit": git_commit(), "runs": runs}
+    record = {"figure": name, "directory": relative(out_dir), "code": code_version(),
+              "runs": [run_record(c) for c in configs], "inputs": list(inputs)}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     fig.provenance = record
     return fig
 
 
-def caption(fig):
-    """One line for the book: which runs and commits made the figure."""
+def provenance_note(fig):
+    """One line for a caption: how many runs made the figure, and where its record is."""
     record = fig.provenance
-    runs = ", ".join(r["run_id"] for r in record["runs"]) or "none (drawn from the code)"
-    commits = sorted({r["commit"][:12] for r in record["runs"]}) or ["-"]
-    return (f"Drawn at commit {record['commit'][:12]} from runs {runs} "
-            f"(trained at commit {', '.join(commits)}); see {record['directory']}/{record['figure']}.json.")
+    runs = len(record["runs"])
+    used = f"{runs} stored run{'s' * (runs != 1)}" if runs else "the code alone"
+    extra = f" and {', '.join(record['inputs'])}" if record["inputs"] else ""
+    return (f"Drawn from {used}{extra} by qcnn {record['code']['qcnn_sha256']}; runs, "
+            f"commits and hashes in {record['directory']}/{record['figure']}.json.")
 
+
+# ------------------------------------------------------------------------ one run at a glance
 
 def entropy_by_class(metrics, ax, title=""):
     """Each label's entropy during training (thin lines) and their average (thick)."""
@@ -189,15 +144,17 @@ def run_curves(metrics, title=""):
     return fig
 
 
-def _runs_for(panel_partition, profile):
+# --------------------------------------------------------------------------- paper figures
+
+def _fig2_runs(partition, profile):
     configs = fig2_configs(profile)
-    return [configs[(ds, panel_partition)] for ds in DATASETS]
+    return [configs[(ds, partition)] for ds in DATASETS]
 
 
 def _train_test_curves(name, train_series, test_key, ylabel, title, profile, out_dir,
                        yscale="linear"):
     profile = profile or current_profile()
-    configs = _runs_for("leftright", profile)
+    configs = _fig2_runs("leftright", profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
@@ -220,20 +177,21 @@ def fig2a(profile=None, out_dir=None):
 
 def fig2b(profile=None, out_dir=None):
     """Fig. 2(b): the cost (eq. 48) during training: the running train cost (10 points an
-    epoch) and the test cost after each epoch, d = 18, both data sets."""
-    return _train_test_curves("fig2b", running_train_cost, "test_cost", "cost (eq. 48)",
+    epoch) and the test cost after each epoch, d = 18, both data sets. The eval-mode cost over
+    the whole training set has outliers late in training (see the reproduction notes)."""
+    return _train_test_curves("fig2b", stats.running_train_cost, "test_cost", "cost (eq. 48)",
                               "(b) cost during training", profile, out_dir, yscale="log")
 
 
 def _entropy_trend(name, partition, title, profile, out_dir):
     profile = profile or current_profile()
-    configs = _runs_for(partition, profile)
+    configs = _fig2_runs(partition, profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
         m, _ = stored(config)
-        epochs, entropy = class_mean_entropy(m)
+        epochs, entropy = stats.class_mean_entropy(m)
         ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
-        ax.plot(*window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
+        ax.plot(*stats.window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
                 label=f"{NAMES[config.dataset]} (2-epoch window)")
     ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
     ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
@@ -254,41 +212,34 @@ def fig2d(profile=None, out_dir=None):
     return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
 
 
-def entropy_cost_pairs(metrics, first_epoch):
-    """{"train": (cost, entropy), "test": (cost, entropy)} from ``first_epoch`` on: the running
-    train cost against the class-mean entropy at the same logged points, and the test cost
-    against the entropy averaged over the same epoch."""
-    epochs, entropy = class_mean_entropy(metrics)
-    cost_epochs, cost = running_train_cost(metrics)
-    at = np.isin(epochs, cost_epochs)
-    keep = cost_epochs >= first_epoch
-    per_epoch = np.array(metrics["epoch"]) >= first_epoch
-    return {"train": (cost[keep], entropy[at][keep]),
-            "test": (np.array(metrics["test_cost"])[per_epoch],
-                     epoch_mean_entropy(metrics)[per_epoch])}
+def _entropy_vs_cost(ax, metrics, color, marker_train, marker_test, first_epoch, label=None):
+    keep = np.array(metrics["epoch"]) >= first_epoch
+    entropy = stats.epoch_mean_entropy(metrics)[keep]
+    ax.scatter(stats.epoch_running_cost(metrics)[keep], entropy, s=9, marker=marker_train,
+               color=color, alpha=0.5, label=f"{label} train" if label else None)
+    ax.scatter(np.array(metrics["test_cost"])[keep], entropy, s=9, marker=marker_test,
+               facecolors="none", edgecolors=color, alpha=0.7,
+               label=f"{label} test" if label else None)
 
 
-def _entropy_vs_cost(ax, metrics, color, label, first_epoch):
-    pairs = entropy_cost_pairs(metrics, first_epoch)
-    for kind, marker, alpha in (("train", "o", 0.5), ("test", "^", 0.8)):
-        cost, entropy = pairs[kind]
-        ax.scatter(cost, entropy, s=10, marker=marker, color=color, alpha=alpha,
-                   label=f"{label} {kind}" if label else None)
+def first_epoch_of(profile):
+    """Where Fig. 3 starts: epoch 30 for the paper (§4.2 drops the first 30 as too noisy), the
+    second half of the quick runs."""
+    return 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2 + 1
 
 
 def fig3a(profile=None, out_dir=None):
-    """Fig. 3(a): class-mean entropy against the running train cost (circles, 10 points an
-    epoch) and the test cost (triangles, per epoch), from epoch 30 on (the second half of
-    training in the quick profile), d = 18 left/right runs."""
+    """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
+    (filled) and test cost (open), from epoch 30 on, d = 18 left/right runs."""
     profile = profile or current_profile()
-    configs = _runs_for("leftright", profile)
-    first = 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2
+    configs = _fig2_runs("leftright", profile)
+    first = first_epoch_of(profile)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, config in zip(axes, configs):
         m, _ = stored(config)
-        _entropy_vs_cost(ax, m, COLORS[config.dataset], NAMES[config.dataset], first)
+        _entropy_vs_cost(ax, m, COLORS[config.dataset], "o", "o", first, NAMES[config.dataset])
         ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(a) {NAMES[config.dataset]}, epochs >= {first}")
+               title=f"(a) {NAMES[config.dataset]}, epochs {first}-{len(m['epoch'])}")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -296,29 +247,294 @@ def fig3a(profile=None, out_dir=None):
 
 
 def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): entropy against the running train cost and the test cost across many runs
-    (several d, seeds), all epochs after the first. Draws the profile's landscape runs that
-    are stored (the d = 18 runs at the least)."""
+    """Fig. 3(b): the same across every run of the profile (the landscape of d and seeds, the
+    Fig. 2 runs, the n-sweep), all epochs after the first: running train cost (left) and test
+    cost (right); colour d, marker data set."""
     profile = profile or current_profile()
-    configs = fig3b_configs(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    configs = paper_runs(profile)
     ds = sorted({c.d for c in configs})
     cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for config in configs:
         m, _ = stored(config)
-        ax = axes[DATASETS.index(config.dataset)]
         color = cmap(ds.index(config.d) / max(1, len(ds) - 1))
-        _entropy_vs_cost(ax, m, color, None, 1)
-    for ax, name in zip(axes, DATASETS):
-        runs = sum(c.dataset == name for c in configs)
-        ax.set(xlabel="cost (eq. 48): o train, ^ test", ylabel="entropy (nats), class average",
-               xscale="log", title=f"(b) {NAMES[name]}, {runs} runs")
+        keep = np.array(m["epoch"]) >= 2
+        entropy = stats.epoch_mean_entropy(m)[keep]
+        axes[0].scatter(stats.epoch_running_cost(m)[keep], entropy, s=5, color=color,
+                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
+        axes[1].scatter(np.array(m["test_cost"])[keep], entropy, s=5, color=color,
+                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
+    for ax, kind in zip(axes, ("running train cost", "test cost")):
+        ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
+               title=f"(b) {len(configs)} runs, epochs >= 2: {kind}")
         ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], ls="", marker="o", color=cmap(i / max(1, len(ds) - 1)),
+    handles = [plt.Line2D([], [], ls="", marker="s", color=cmap(i / max(1, len(ds) - 1)),
                           label=f"d = {d}") for i, d in enumerate(ds)]
-    axes[1].legend(handles=handles, fontsize=7, loc="best")
+    handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=NAMES[n])
+                for n in DATASETS]
+    axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
+
+
+# ----------------------------------------------------------------- the book's own figures
+
+def landscape_table(profile="paper"):
+    """{dataset: {d: [(seed, best test accuracy, final test accuracy), ...]}} of the landscape."""
+    table = {}
+    for config in landscape_configs(profile):
+        m, _ = stored(config)
+        table.setdefault(config.dataset, {}).setdefault(config.d, []).append(
+            (config.seed, max(m["test_accuracy"]), m["test_accuracy"][-1]))
+    return table
+
+
+def accuracy_vs_d(profile=None, out_dir=None):
+    """Best (filled) and final (open) test accuracy of every landscape run against d, one dot
+    per seed, the seed mean as a line; the paper's 97% / 89% dashed."""
+    profile = profile or current_profile()
+    table = landscape_table(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, name in zip(axes, DATASETS):
+        ds = sorted(table[name])
+        for key, index, fill in (("best", 1, True), ("final", 2, False)):
+            values = [[row[index] for row in table[name][d]] for d in ds]
+            for d, vs in zip(ds, values):
+                ax.scatter([d] * len(vs), vs, s=18, color=COLORS[name] if fill else "none",
+                           edgecolors=COLORS[name], zorder=3)
+            ax.plot(ds, [np.mean(v) for v in values], color=COLORS[name], lw=1,
+                    ls="-" if fill else ":", label=f"{key} (seed mean)")
+        ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
+        ax.axvspan(10, 40, color="grey", alpha=0.08)
+        ax.set(xlabel="d (channel scale)", ylabel="test accuracy", xscale="log", xticks=ds,
+               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {len(table[name][ds[0]])} seeds per d")
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "accuracy_vs_d", landscape_configs(profile), figures_dir(profile, out_dir))
+
+
+def seed_runs(profile="paper"):
+    """The d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
+    return {name: sorted((c for c in landscape_configs(profile) if c.d == 18 and c.dataset == name),
+                         key=lambda c: c.seed) for name in DATASETS}
+
+
+def entropy_over_seeds(profile=None, out_dir=None):
+    """The epoch-mean entropy (class average) of the d = 18 up/down runs, every seed: does
+    MNIST's level off while Fashion-MNIST's keeps growing? The shaded band is the seeds'
+    range; the last third (where the claim is judged) is marked."""
+    profile = profile or current_profile()
+    runs = seed_runs(profile)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name, configs in runs.items():
+        curves = np.array([stats.epoch_mean_entropy(stored(c)[0]) for c in configs])
+        epochs = np.arange(1, curves.shape[1] + 1)
+        for curve in curves:
+            ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
+        ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
+        ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
+                label=f"{NAMES[name]}: {len(configs)} seeds (mean, range)")
+    ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
+    ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
+           title="d = 18, up/down: every seed")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
+                figures_dir(profile, out_dir))
+
+
+def correlation_tests(profile=None, out_dir=None):
+    """Entropy against cost, with the shared trend over epochs taken out. (a) Across runs at
+    matched epochs: at each epoch, Spearman rho over the landscape's runs of the entropy
+    against the log running train cost, pooled over d (solid) and within d (dashed: each d's
+    mean removed). (b) Within each run from epoch 30: rho of the raw epoch series (as §4.2
+    reads Fig. 3) and after removing the trend (first differences; residuals from a 5-epoch
+    moving average)."""
+    profile = profile or current_profile()
+    first = first_epoch_of(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name in DATASETS:
+        configs = [c for c in landscape_configs(profile) if c.dataset == name]
+        table = stats.run_table([stored(c)[0] for c in configs])
+        for groups, ls, what in ((None, "-", "pooled over d"), ([c.d for c in configs], "--", "within d")):
+            rho, epochs = stats.across_runs(table, 2, groups)
+            axes[0].plot(epochs, rho["train"], ls=ls, color=COLORS[name], lw=1.2,
+                         label=f"{NAMES[name]}, {what}")
+    axes[0].axhline(0, color="black", lw=0.8)
+    axes[0].set(xlabel="epoch", ylabel="Spearman rho across runs\n(entropy vs train cost)",
+                ylim=(-1, 1), title="(a) across runs at the same epoch")
+    axes[0].legend(fontsize=7)
+    axes[0].grid(alpha=0.3)
+    configs = paper_runs(profile)
+    hows = [(None, "raw"), ("differences", "differences"), ("moving5", "moving-average residuals")]
+    for i, (how, label) in enumerate(hows):
+        for name in DATASETS:
+            rhos = [stats.within_run(stored(c)[0], first, how)["train"] for c in configs
+                    if c.dataset == name]
+            x = i + (0.15 if name == "fashion-mnist" else -0.15)
+            axes[1].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
+                            color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
+            axes[1].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set(xticks=range(len(hows)), xticklabels=[label for _, label in hows], ylim=(-1, 1),
+                ylabel="Spearman rho within a run\n(entropy vs train cost)",
+                title=f"(b) within each run, epochs {first}+ (bar: median)")
+    axes[1].legend(fontsize=7)
+    axes[1].grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "correlation_tests", paper_runs(profile), figures_dir(profile, out_dir))
+
+
+# ------------------------------------------------------------------- every cut of the tree
+
+def _fig2_models(epoch=None):
+    """{(dataset, partition): (Config, trained model in float64)} of the Fig. 2 runs."""
+    from .runs import trained_model
+    return {key: (c, trained_model(c, epoch=epoch).double()) for key, c in fig2_configs("paper").items()}
+
+
+LINESTYLES = {"updown": "-", "leftright": "--"}
+
+
+def _label(key):
+    return f"{NAMES[key[0]]}, {key[1]}"
+
+
+def cuts_levels(out_dir=None):
+    """Entropy across the cut of one subtree of 2^k leaves, k = 0..7 (class mean; bars: the
+    labels' range), of the four trained d = 18 networks, against the min-cut bound of that cut
+    (grey). Right: the share of the bound used."""
+    from .cuts import min_cut_bound, subtree_entropies, subtree_region
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    models = _fig2_models()
+    for key, (config, model) in models.items():
+        rows = subtree_entropies(model).numpy()
+        levels = np.arange(len(rows))
+        bound = np.array([min_cut_bound(model, subtree_region(model, k)) for k in levels])
+        axes[0].errorbar(levels, rows.mean(1), yerr=[rows.mean(1) - rows.min(1), rows.max(1) - rows.mean(1)],
+                         color=COLORS[key[0]], ls=LINESTYLES[key[1]], marker="o", ms=3, capsize=2,
+                         label=_label(key))
+        axes[1].plot(levels, rows.mean(1) / bound, color=COLORS[key[0]], ls=LINESTYLES[key[1]],
+                     marker="o", ms=3, label=_label(key))
+    axes[0].plot(levels, bound, color="grey", lw=2, alpha=0.5, label="min-cut bound")
+    axes[0].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy (nats)", yscale="log",
+                title="entropy of one subtree against the rest")
+    axes[1].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy / bound", yscale="log",
+                title="share of the capacity used")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, "cuts_levels", list(fig2_configs("paper").values()), figures_dir("paper", out_dir))
+
+
+def cuts_growth(out_dir=None):
+    """How the entropy of each level's subtrees grows during training: class-mean entropy of
+    the subtree cut at level k against the epoch, from the weight snapshots of the four
+    d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90)."""
+    from .experiments import SNAPSHOT_EPOCHS
+    from .cuts import subtree_entropies
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
+    cmap = plt.get_cmap("plasma")
+    for ax, (key, config) in zip(axes, fig2_configs("paper").items()):
+        from .runs import trained_model
+        rows = np.array([subtree_entropies(trained_model(config, epoch=e).double()).mean(1).numpy()
+                         for e in SNAPSHOT_EPOCHS])
+        for k in range(rows.shape[1]):
+            ax.plot(SNAPSHOT_EPOCHS, rows[:, k], marker="o", ms=3, color=cmap(k / rows.shape[1]),
+                    label=f"k = {k}")
+        ax.set(xlabel="epoch", xscale="symlog", yscale="log", title=_label(key))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("entropy (nats), class mean")
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return save(fig, "cuts_growth", list(fig2_configs("paper").values()), figures_dir("paper", out_dir))
+
+
+def _analysis_input():
+    from .analysis import ANALYSES_ROOT, load_analysis
+    path = ANALYSES_ROOT / "cuts.json"
+    analysis = load_analysis(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return analysis, f"{relative(path)} (sha256 {digest})"
+
+
+def _analysed(analysis):
+    """[(key, Config, analysis entry)] for the Fig. 2 runs, in a fixed order."""
+    return [(key, c, analysis["models"][run_id(c)]) for key, c in fig2_configs("paper").items()
+            if run_id(c) in analysis["models"]]
+
+
+def cuts_area(out_dir=None):
+    """Rényi-2 entropy (class mean) of blocks, rows, columns and half-planes of the four
+    trained networks against the region's boundary length (left), its area (middle) and its
+    min-cut bound (right). Corner and centre blocks have the same area but different boundaries;
+    a top and a middle row have boundaries 16 and 32."""
+    analysis, source = _analysis_input()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for key, config, entry in _analysed(analysis):
+        items = entry["regions"]
+        for i, quantity in enumerate(("boundary", "area", "min_cut_bound")):
+            xs = [item[quantity] for item in items.values()]
+            ys = [np.mean(item["renyi2"]) for item in items.values()]
+            axes[i].scatter(xs, ys, color=COLORS[key[0]], marker="o" if key[1] == "updown" else "s",
+                            s=22, alpha=0.8, label=_label(key))
+    for ax, xlabel in zip(axes, ("boundary length (pixel edges)", "area (pixels)", "min-cut bound (nats)")):
+        ax.set(xlabel=xlabel, ylabel="Rényi-2 entropy (nats), class mean", yscale="log")
+        ax.grid(alpha=0.3)
+    axes[1].set_xscale("log")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, "cuts_area", list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
+                inputs=[source])
+
+
+def cuts_data(out_dir=None):
+    """Left: the top-cut entropy of each label seen through the test set (the chimera matrix
+    alpha_y(half of one image, half of another)) against the entropy in L^2([0,1]^N). Right:
+    where each label state's norm lies: log10 of the Born density at the test images over its
+    average on the cube (at random uniform images: about 0)."""
+    analysis, source = _analysis_input()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (key, config, entry) in enumerate(_analysed(analysis)):
+        data = entry["data"]
+        axes[0].scatter(data["entropy"], data["data_entropy_test"], color=COLORS[key[0]],
+                        marker="o" if key[1] == "updown" else "s", s=22, label=_label(key))
+        x = np.arange(10) + 0.2 * (i - 1.5)
+        axes[1].bar(x, data["norm_on_data_log10_test"], width=0.2, color=COLORS[key[0]],
+                    alpha=1 if key[1] == "updown" else 0.5, label=_label(key))
+    top = max(axes[0].get_xlim()[1], axes[0].get_ylim()[1])
+    axes[0].plot([0, top], [0, top], color="grey", ls=":", label="equal")
+    axes[0].set(xlabel="entropy in L^2 (nats)", ylabel="entropy through the test set (nats)",
+                title="the top cut: the state against the data's view")
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set(xlabel="label y", xticks=range(10), ylabel="log10 (mean over test images of\n"
+                "|alpha_y|^2 / <Psi_y|Psi_y>)", title="where the norm lies")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, "cuts_data", list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
+                inputs=[source])
+
+
+def cuts_truncation(out_dir=None):
+    """Test accuracy of the trained networks with every bond cut to its chi leading Schmidt
+    states (the label-averaged reduced density matrix of each level), against chi."""
+    analysis, source = _analysis_input()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for key, config, entry in _analysed(analysis):
+        t = entry["truncation"]
+        ax.plot(t["chi"], t["test_accuracy"], color=COLORS[key[0]], ls=LINESTYLES[key[1]],
+                marker="o", ms=3, label=_label(key))
+    ax.set(xlabel="chi (channels kept per level)", ylabel="test accuracy", xscale="log",
+           title="compressing the tree (Gao et al.)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save(fig, "cuts_truncation", list(fig2_configs("paper").values()),
+                figures_dir("paper", out_dir), inputs=[source])
 
 
 def fig1(profile=None, out_dir=None, n_pixels=8):
@@ -373,12 +589,22 @@ def fig1(profile=None, out_dir=None, n_pixels=8):
     return save(fig, "fig1", [], figures_dir(profile or current_profile(), out_dir))
 
 
+
+PAPER_FIGURES = ("fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "accuracy_vs_d",
+                 "entropy_over_seeds", "correlation_tests")
+CUT_FIGURES = ("cuts_levels", "cuts_growth", "cuts_area", "cuts_data", "cuts_truncation")
+
+
 def all_figures(profile=None, out_dir=None):
-    """Every figure of the paper, for the profile's stored runs; returns {name: figure}."""
+    """Every figure for the profile's stored runs (the chapter on every cut's only at paper
+    scale); returns {name: figure}."""
     profile = profile or current_profile()
     figures = {"fig1": fig1(profile, out_dir)}
-    for draw in (fig2a, fig2b, fig2c, fig2d, fig3a, fig3b):
-        figures[draw.__name__] = draw(profile, out_dir)
+    for name in PAPER_FIGURES:
+        figures[name] = globals()[name](profile, out_dir)
+    if profile == "paper":
+        for name in CUT_FIGURES:
+            figures[name] = globals()[name](out_dir)
     for fig in figures.values():
         plt.close(fig)
     return figures
