@@ -25,24 +25,35 @@ from .basis import extended_features, quadrature
 from .tensor import half_tree_gram_tn, tilde_matrices
 
 
-def gram_recursion(tildes):
-    """G_IJ = <a_I|a_J> (up to scale) for the top pooling's inputs xi~^(L-1), float64."""
+def gram_recursion(tildes, last_conv=True):
+    """G_IJ = <a_I|a_J> (up to scale) for the top pooling's inputs xi~^(L-1), float64; with
+    ``last_conv=False`` the Gram matrix of the states zeta~^(L-1) that the last convolution
+    maps to them (D_{L-1} <= D_L of them: the half states span at most D_{L-1} dimensions)."""
     g = torch.eye(tildes[0].shape[1], dtype=torch.float64)
     for level, a in enumerate(tildes[:-1]):
         if level:
             g = g * g                     # product pooling: same channel, two subtrees
+        if level == len(tildes) - 2 and not last_conv:
+            return g
         g = a @ g @ a.T                   # batch norm + convolution, eq. (15)
         g = g / g.abs().max()
     return g
 
 
-def entropies_from_gram(gram, top):
+def entropies_from_gram(gram, top, last=None):
     """Von Neumann entropies (nats) of the labels' reduced density matrices (eqs. 37-45).
 
-    gram: (D, D) Gram matrix of the half states; top: (|C|, D) matrix a~^(L), row y = c.
-    """
-    lam, u = torch.linalg.eigh(gram)
-    root = u * lam.clamp(min=0).sqrt()               # gram = root @ root.T
+    gram: (D, D) Gram matrix of the half states; top: (|C|, D) matrix a~^(L), row y = c. With
+    ``last`` (the last convolution a~^(L-1)), ``gram`` is that of its inputs instead, and the
+    eigenproblems are D_{L-1}-sized. G = R R^T (Cholesky, or eigenvectors where G is singular);
+    the Schmidt coefficients are the eigenvalues of R^T diag(c) R (R^T a~^T diag(c) a~ R)."""
+    try:
+        root = torch.linalg.cholesky(gram)
+    except torch.linalg.LinAlgError:
+        lam, u = torch.linalg.eigh(gram)
+        root = u * lam.clamp(min=0).sqrt()
+    if last is not None:
+        root = last @ root
     schmidt = torch.linalg.eigvalsh(root.T @ (top[:, :, None] * root))
     return entropy_of_weights(schmidt**2)
 
@@ -58,7 +69,7 @@ def entanglement_entropy(model):
     a float64 tensor of shape (|C|,). Batch norms enter with their running statistics (eval
     mode), whatever mode the model is in."""
     tildes = tilde_matrices(model)
-    return entropies_from_gram(gram_recursion(tildes), tildes[-1])
+    return entropies_from_gram(gram_recursion(tildes, last_conv=False), tildes[-1], tildes[-2])
 
 
 def entanglement_entropy_tn(model):

@@ -1,115 +1,334 @@
-"""The d and n explorer: what the channel scale d and the Fourier cutoff n change.
+"""The d and n explorer: what the channel scale d and the Fourier cutoff n do.
 
-n sets the local Hilbert space C^(2n+1) (eqs. 19-21): the basis functions and the Dirichlet
-kernel <x|x'> = D_n(x - x') (eq. 25). d sets the widths d_l = d(l+1), the parameter count
-(eqs. 46-47) and the largest entropy the top cut can hold, ln(d_L + 1). Stored runs with the
-chosen (d, n) add their accuracy and entropy curves.
+``draw_view(d, n)`` draws one view, three rows:
+- n, the local Hilbert space C^(2n+1) (eqs. 19-25): the basis functions, the Dirichlet kernel
+  <x|x'> = D_n(x - x'), how distinguishable two grey levels are, and the overlap <x|x'> of
+  whole MNIST images, same class against different classes, which collapses as n grows;
+- d, the architecture: widths d_l = d(l+1), the parameter count (eq. 46; eq. 47 assumes
+  2n = d), the entanglement capacity of every level (min-cut bounds) with the per-level
+  entropies of the stored runs at (d, n);
+- both, the trained results of the paper-scale runs (never the quick or beta = 0 ones): test
+  accuracy and entropy against d (the landscape, n = 9) and against n (the n-sweep, d = 18),
+  the chosen value marked, and the entropy curves of the runs at (d, n).
 
-``draw_explorer(d, n)`` draws all of it (the static book page calls it); ``Explorer`` wraps it
-in ipywidgets sliders for a live kernel.
+The same function serves both places a reader meets the explorer. ``static_explorer`` draws
+the view of every (d, n) of the stored grid into ``book/_static/explorer/`` and returns a
+block of HTML whose sliders switch between them in the page itself: no kernel, no network.
+``Explorer`` puts ipywidgets sliders over ``draw_view`` in a live kernel, where it can also
+train a quick (smoke-test) model for the chosen (d, n) with a progress bar.
 """
+import functools
 import io
+import json
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from .basis import dirichlet_kernel, extended_features
-from .model import channel_widths, parameter_count
-from .runs import RUNS_ROOT, is_complete, load_run
+from .data import DATASETS, load, missing_files
+from .experiments import LANDSCAPE_DS, N_SWEEP, fig2_configs, landscape_configs, n_sweep_configs
+from .model import QCNN, channel_widths, parameter_count, parameter_count_eq47
+from .runs import REPO_ROOT, is_complete, load_run, run_directory, run_id, trained_model
 
-
-def draw_basis(n, ax, basis="fourier"):
-    """f_0..f_2n on [0, 1] (eq. 19, or the Legendre basis)."""
-    x = torch.linspace(0, 1, 401, dtype=torch.float64)
-    f = extended_features(x, n, basis)
-    for i in range(2 * n + 1):
-        ax.plot(x, f[:, i], lw=1, label=f"f_{i}" if n <= 2 else None)
-    ax.set(xlabel="pixel value x", ylabel="f_i(x)", title=f"{basis} basis, n = {n}: 2n+1 = {2 * n + 1}")
-    if n <= 2:
-        ax.legend(fontsize=7)
-
-
-def draw_dirichlet(ns, ax):
-    """D_n(z) (eq. 25) for each n: a peak of height 2n+1 and width ~1/n, tending to delta."""
-    z = np.linspace(-0.5, 0.5, 801)
-    for n in ns:
-        ax.plot(z, dirichlet_kernel(torch.from_numpy(z), n), lw=1, label=f"n = {n}")
-    ax.set(xlabel="x - x'", ylabel="<x|x'> = D_n(x - x')", title="Dirichlet kernel (eq. 25)")
-    ax.legend(fontsize=7)
+STATIC_DIR = REPO_ROOT / "book" / "_static" / "explorer"
+COLORS = {"mnist": "tab:blue", "fashion-mnist": "tab:orange"}
+NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 def architecture_summary(d, n, n_pixels=256, n_classes=10):
-    """Widths, parameter count (eq. 46) and the entropy bound ln(d_L + 1) of the top cut."""
+    """Widths, parameter counts (eq. 46, and eq. 47 where it applies) and the min-cut bound of
+    the subtree cut of every level, k = 0..L-1 (the top cut's is ln(d_{L-1} + 1))."""
+    from .cuts import min_cut_bound, subtree_region
     widths = channel_widths(d, n, n_pixels.bit_length() - 1, n_classes)
+    model = QCNN(d, n, int(math.isqrt(n_pixels)))
+    bounds = [min_cut_bound(model, subtree_region(model, k)) for k in range(model.n_layers)]
     return {"d": d, "n": n, "widths": widths, "parameters": parameter_count(d, n, n_pixels, n_classes),
-            "entropy_bound": math.log(widths[-2] + 1)}
+            "parameters_eq47": parameter_count_eq47(d, n_pixels) if 2 * n == d else None,
+            "level_bounds": bounds, "entropy_bound": bounds[-1]}
 
 
-def stored_runs(d, n, root=RUNS_ROOT):
-    """(config, metrics) of every finished run in the store with this d and n."""
-    runs = []
-    for directory in sorted(root.glob("*")) if root.exists() else []:
-        if is_complete(directory):
-            config, metrics, _ = load_run(directory)
-            if (config.d, config.n) == (d, n):
-                runs.append((config, metrics))
-    return runs
+# ------------------------------------------------------------------------- stored results
+
+def paper_configs():
+    """The paper-scale runs the explorer may show: the landscape, the n-sweep, Fig. 2."""
+    return list(dict.fromkeys([*landscape_configs(), *n_sweep_configs(), *fig2_configs().values()]))
 
 
-def draw_explorer(d, n, root=RUNS_ROOT):
-    """The explorer's figure for (d, n); returns (figure, summary)."""
-    summary = architecture_summary(d, n)
-    runs = stored_runs(d, n, root)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    draw_basis(n, axes[0])
-    draw_dirichlet(sorted({1, n, 2 * n}), axes[1])
-    ax = axes[2]
-    if runs:
-        for config, metrics in runs[:8]:
-            log = metrics["entropy_log"]
-            label = f"{config.dataset} {config.partition} s{config.seed} ({config.epochs} ep)"
-            ax.plot(log["epoch"], np.mean(log["entropy"], axis=1), lw=1, label=label)
-        ax.axhline(summary["entropy_bound"], color="grey", ls=":", lw=1)
-        ax.set(xlabel="epoch", ylabel="entropy (nats), class average",
-               title=f"{len(runs)} stored run(s) with d = {d}, n = {n}")
+@functools.lru_cache(maxsize=1)
+def stored_results():
+    """{run id: (config, metrics, per-level class-mean entropies of the final weights)} of the
+    paper-scale runs in the store."""
+    from .cuts import subtree_entropies
+    results = {}
+    for config in paper_configs():
+        if is_complete(run_directory(config)):
+            _, metrics, _ = load_run(run_directory(config))
+            levels = subtree_entropies(trained_model(config).double()).mean(1).numpy()
+            results[run_id(config)] = (config, metrics, levels)
+    return results
+
+
+@functools.lru_cache(maxsize=None)
+def image_overlaps(n, pairs=400, seed=0):
+    """log10 |<x|x'>| / <x|x> = sum_p log10 |D_n(x_p - x'_p) / (2n + 1)| for random pairs of
+    MNIST test images: {"same": [...], "different": [...]} (empty without the data)."""
+    if missing_files("mnist", report=lambda *_: None):
+        return {"same": [], "different": []}
+    images, labels = load("mnist", "test")
+    rng = np.random.default_rng(seed)
+    result = {"same": [], "different": []}
+    while min(len(v) for v in result.values()) < pairs:
+        a, b = rng.integers(0, len(images), 2)
+        kind = "same" if labels[a] == labels[b] else "different"
+        if a == b or len(result[kind]) >= pairs:
+            continue
+        ratio = dirichlet_kernel((images[a] - images[b]).double().flatten(), n) / (2 * n + 1)
+        result[kind].append(float(torch.log10(ratio.abs().clamp(min=1e-300)).sum()))
+    return result
+
+
+# ----------------------------------------------------------------------------- the panels
+
+def draw_basis(n, ax, basis="fourier"):
+    """f_0..f_2n on [0, 1] as an image: rows are the basis functions (eq. 19)."""
+    x = torch.linspace(0, 1, 401, dtype=torch.float64)
+    f = extended_features(x, n, basis).T.numpy()
+    ax.imshow(f, aspect="auto", cmap="RdBu_r", vmin=-1.5, vmax=1.5, extent=(0, 1, 2 * n + 0.5, -0.5),
+              interpolation="nearest")
+    ax.set(xlabel="pixel value x", ylabel="i", title=f"basis f_i(x), i = 0..{2 * n} (eq. 19)")
+
+
+def draw_dirichlet(ns, ax, highlight=None):
+    """D_n(z) / (2n + 1) (eq. 25): height 1 at z = 0, width ~ 1/n, tending to a delta."""
+    z = np.linspace(-0.5, 0.5, 801)
+    for n in ns:
+        ax.plot(z, dirichlet_kernel(torch.from_numpy(z), n) / (2 * n + 1),
+                lw=2 if n == highlight else 0.8, alpha=1 if n == highlight else 0.5, label=f"n = {n}")
+    ax.set(xlabel="x - x'", ylabel="<x|x'> / (2n+1)", title="Dirichlet kernel (eq. 25)")
+    ax.legend(fontsize=7)
+
+
+def draw_distinguishability(n, ax):
+    """|<x|x'>|^2 / (<x|x><x'|x'>) of two grey levels against their difference: pixels closer
+    than about 1/(2n+1) look alike to the network's Hilbert space."""
+    z = np.linspace(0, 0.5, 401)
+    overlap = (dirichlet_kernel(torch.from_numpy(z), n) / (2 * n + 1)).numpy() ** 2
+    ax.plot(z * 255, overlap, color="black")
+    ax.axvline(255 / (2 * n + 1), color="grey", ls=":", lw=1)
+    ax.set(xlabel="grey-level difference (0-255)", ylabel="|<x|x'>|^2 (normalised)",
+           title=f"two grey levels, n = {n}")
+
+
+def draw_overlaps(n, ax):
+    """Histograms of log10 |<x|x'>| / <x|x> for pairs of MNIST test images."""
+    overlaps = image_overlaps(n)
+    if not overlaps["same"]:
+        ax.text(0.5, 0.5, "MNIST not fetched\n(qcnn data fetch mnist)", ha="center", va="center",
+                transform=ax.transAxes)
+        return
+    bins = np.linspace(min(min(v) for v in overlaps.values()), 0, 30)
+    for kind, color in (("same", "tab:green"), ("different", "tab:red")):
+        ax.hist(overlaps[kind], bins=bins, alpha=0.5, color=color, label=f"{kind} class")
+    ax.set(xlabel="log10 |<x|x'>| / <x|x> (MNIST pairs)", ylabel="pairs",
+           title="whole images: overlaps collapse with n")
+    ax.legend(fontsize=7)
+
+
+def draw_summary(summary, ax):
+    """The architecture in words and numbers."""
+    d, n, widths = summary["d"], summary["n"], summary["widths"]
+    eq47 = (f"{summary['parameters_eq47']:,} (eq. 47, 2n = d)" if summary["parameters_eq47"]
+            else "eq. 47 does not apply: it assumes 2n = d")
+    lines = [f"d = {d}, n = {n}", f"widths d_0..d_L+1:", f"  {widths}",
+             f"parameters: {summary['parameters']:,} (eq. 46)", f"  {eq47}",
+             f"top-cut capacity ln(d_(L-1) + 1) = {summary['entropy_bound']:.3f} nats",
+             f"  (the half states span {widths[-3] + 1} dims)"]
+    ax.text(0.0, 1.0, "\n".join(lines), va="top", family="monospace", fontsize=8,
+            transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def draw_capacity(summary, results, ax):
+    """Min-cut bound of the subtree cut at every level (bars) and the class-mean entropies of
+    the stored runs with this (d, n) (lines)."""
+    levels = np.arange(len(summary["level_bounds"]))
+    ax.bar(levels, summary["level_bounds"], color="lightgrey", label="min-cut bound")
+    for config, _, entropies in results:
+        ax.plot(levels, entropies, marker="o", ms=3, color=COLORS[config.dataset],
+                ls="-" if config.partition == "updown" else "--", alpha=0.8,
+                label=f"{NAMES[config.dataset]} s{config.seed} {config.partition}")
+    ax.set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy (nats)", yscale="log",
+           title="capacity of every level, and used")
+    ax.legend(fontsize=6)
+
+
+def draw_against(results, key, chosen, ax, quantity, label):
+    """A trained quantity of the runs against d (n = 9) or n (d = 18): dots per seed and
+    partition, the chosen value marked."""
+    other = {"d": ("n", 9), "n": ("d", 18)}[key]
+    for config, metrics, levels in results:
+        if getattr(config, other[0]) != other[1]:
+            continue
+        value = quantity(metrics, levels)
+        ax.scatter(getattr(config, key), value, s=12, color=COLORS[config.dataset], alpha=0.7,
+                   marker="o" if config.partition == "updown" else "s")
+    ax.axvline(chosen, color="black", lw=1, ls=":")
+    ticks = LANDSCAPE_DS if key == "d" else N_SWEEP
+    ax.set(xlabel=key, ylabel=label, xscale="log")
+    ax.minorticks_off()
+    ax.set_xticks(ticks, [str(v) for v in ticks])
+
+
+def draw_curves(results, ax, d, n):
+    """Class-mean entropy during training of the stored runs at (d, n)."""
+    for config, metrics, _ in results:
+        log = metrics["entropy_log"]
+        ax.plot(log["epoch"], np.mean(log["entropy"], axis=1), lw=0.8, color=COLORS[config.dataset],
+                ls="-" if config.partition == "updown" else "--",
+                label=f"{NAMES[config.dataset]} s{config.seed} {config.partition}")
+    if results:
         ax.legend(fontsize=6)
     else:
-        ax.text(0.5, 0.5, f"no stored runs with d = {d}, n = {n}\n(qcnn train --d {d} --n {n})",
-                ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-    fig.suptitle(f"d = {d}, n = {n}: widths {summary['widths']}, {summary['parameters']:,} "
-                 f"parameters, entropy bound ln(d_L+1) = {summary['entropy_bound']:.3f} nats",
-                 fontsize=10)
-    fig.tight_layout()
+        ax.text(0.5, 0.5, f"no paper-scale run with\nd = {d}, n = {n}", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set(xlabel="epoch", ylabel="entropy (nats), class mean", title=f"runs at d = {d}, n = {n}")
+
+
+def draw_view(d, n):
+    """The explorer's view of (d, n); returns (figure, summary)."""
+    summary = architecture_summary(d, n)
+    results = list(stored_results().values())
+    here = [r for r in results if (r[0].d, r[0].n) == (d, n)]
+    summary["stored_runs"] = sorted(run_id(r[0]) for r in here)
+    fig, axes = plt.subplots(3, 4, figsize=(17, 11))
+    draw_basis(n, axes[0, 0])
+    draw_dirichlet(sorted({1, 2, 4, 9, n}), axes[0, 1], highlight=n)
+    draw_distinguishability(n, axes[0, 2])
+    draw_overlaps(n, axes[0, 3])
+    draw_summary(summary, axes[1, 0])
+    draw_capacity(summary, here, axes[1, 1])
+    final_entropy = ("top-cut entropy, final (nats)", lambda m, levels: levels[-1])
+    best_accuracy = ("best test accuracy", lambda m, levels: max(m["test_accuracy"]))
+    draw_against(results, "d", d, axes[1, 2], final_entropy[1], final_entropy[0])
+    draw_curves(here, axes[1, 3], d, n)
+    draw_against(results, "d", d, axes[2, 0], best_accuracy[1], best_accuracy[0])
+    draw_against(results, "n", n, axes[2, 1], best_accuracy[1], best_accuracy[0])
+    draw_against(results, "n", n, axes[2, 2], final_entropy[1], final_entropy[0])
+    level3 = ("entropy of 8-pixel subtrees (nats)", lambda m, levels: levels[3])
+    draw_against(results, "d", d, axes[2, 3], level3[1], level3[0])
+    for ax, title in zip(axes[2], ("accuracy against d (n = 9)", "accuracy against n (d = 18)",
+                                   "top-cut entropy against n", "8-pixel subtrees against d")):
+        ax.set_title(title)
+    axes[1, 2].set_title("top-cut entropy against d (n = 9)")
+    handles = [plt.Line2D([], [], ls="", marker="o", color=COLORS[name], label=NAMES[name])
+               for name in DATASETS]
+    fig.legend(handles=handles, loc="upper right", fontsize=8)
+    fig.suptitle(f"d = {d}, n = {n}: rows n (the local Hilbert space), d (the architecture), "
+                 "trained runs (paper scale)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig, summary
 
 
-class Explorer:
-    """Sliders for d and n; every change redraws ``draw_explorer`` into an image widget (a PNG:
-    no output capture, which is fragile across kernels). ``figure`` and ``summary`` hold what
-    was drawn last (the tests read them)."""
+# --------------------------------------------------------------- the page and the kernel
 
-    def __init__(self, d=18, n=9, root=RUNS_ROOT):
+def view_png(d, n, dpi=60):
+    fig, summary = draw_view(d, n)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue(), summary
+
+
+def static_explorer(ds=LANDSCAPE_DS, ns=N_SWEEP, directory=STATIC_DIR):
+    """Draw the view of every (d, n) into ``directory`` (d<d>-n<n>.png, and views.json with
+    what each view shows) and return HTML whose two sliders switch between them in the page."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {}
+    for d in ds:
+        for n in ns:
+            png, summary = view_png(d, n)
+            (directory / f"d{d}-n{n}.png").write_bytes(png)
+            record[f"{d},{n}"] = {k: summary[k] for k in ("parameters", "entropy_bound", "stored_runs")}
+    (directory / "views.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return explorer_html(ds, ns, record, "_static/explorer")
+
+
+def explorer_html(ds, ns, record, url):
+    """Two range inputs (indices into ds and ns) and an image switched by a few lines of JS."""
+    data = json.dumps({"ds": list(ds), "ns": list(ns), "views": record, "url": url})
+    d0, n0 = ds.index(18) if 18 in ds else 0, ns.index(9) if 9 in ns else 0
+    return f"""<div class="qcnn-explorer" id="qcnn-explorer">
+<label>d <input type="range" class="qcnn-d" min="0" max="{len(ds) - 1}" value="{d0}" step="1"></label>
+<span class="qcnn-d-value"></span> &nbsp;
+<label>n <input type="range" class="qcnn-n" min="0" max="{len(ns) - 1}" value="{n0}" step="1"></label>
+<span class="qcnn-n-value"></span>
+<p class="qcnn-caption"></p>
+<img class="qcnn-view" alt="the explorer's view" style="width:100%">
+<script>
+(function () {{
+  const cfg = {data};
+  const root = document.getElementById("qcnn-explorer");
+  const dIn = root.querySelector(".qcnn-d"), nIn = root.querySelector(".qcnn-n");
+  function show() {{
+    const d = cfg.ds[dIn.value], n = cfg.ns[nIn.value], v = cfg.views[d + "," + n];
+    root.querySelector(".qcnn-d-value").textContent = "d = " + d;
+    root.querySelector(".qcnn-n-value").textContent = "n = " + n;
+    root.querySelector(".qcnn-view").src = cfg.url + "/d" + d + "-n" + n + ".png";
+    root.querySelector(".qcnn-caption").textContent = v.parameters.toLocaleString("en") +
+      " parameters (eq. 46); top-cut capacity " + v.entropy_bound.toFixed(3) + " nats; " +
+      v.stored_runs.length + " paper-scale run(s) stored at this (d, n).";
+  }}
+  dIn.addEventListener("input", show);
+  nIn.addEventListener("input", show);
+  show();
+}})();
+</script>
+</div>"""
+
+
+class Explorer:
+    """Sliders for d and n over ``draw_view`` in a live kernel (a PNG in an image widget), and a
+    button that trains a quick smoke-test model for the chosen (d, n) on MNIST, with a progress
+    bar, shown apart from the paper-scale panels. ``figure``/``summary``: what was drawn last."""
+
+    def __init__(self, d=18, n=9):
         import ipywidgets as widgets
-        self.root = root
         self.d_slider = widgets.IntSlider(value=d, min=1, max=40, description="d")
         self.n_slider = widgets.IntSlider(value=n, min=1, max=16, description="n")
         self.image = widgets.Image(format="png")
-        self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider]), self.image])
+        self.button = widgets.Button(description="train a quick model",
+                                     tooltip="3000 MNIST images, 6 epochs: a smoke test, not the paper")
+        self.quick = widgets.Output()
+        self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider, self.button]),
+                                    self.image, self.quick])
         self.d_slider.observe(self.redraw, names="value")
         self.n_slider.observe(self.redraw, names="value")
+        self.button.on_click(self.train_quick)
         self.figure, self.summary = None, None
         self.redraw()
 
     def redraw(self, change=None):
-        self.figure, self.summary = draw_explorer(self.d_slider.value, self.n_slider.value,
-                                                  self.root)
+        self.figure, self.summary = draw_view(self.d_slider.value, self.n_slider.value)
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=90)
-        plt.close(self.figure)             # drawn into the widget, not as a cell output
+        self.figure.savefig(buffer, format="png", dpi=70)
+        plt.close(self.figure)
         self.image.value = buffer.getvalue()
+
+    def train_quick(self, button=None):
+        from .experiments import QUICK
+        from .figures import run_curves
+        from .runs import get_run
+        from .train import Config
+        config = Config(**dict(QUICK, d=self.d_slider.value, n=self.n_slider.value))
+        with self.quick:
+            self.quick.clear_output()
+            _, metrics = get_run(config, progress=True)
+            fig = run_curves(metrics, f"quick smoke-test run {run_id(config)} (not paper scale)")
+            plt.show(fig)
 
     def _ipython_display_(self):
         from IPython.display import display
