@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Extra pip arguments for the project's install, e.g. PIP_ARGS="--index-url URL-of-a-mirror"
 PIP_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # torch: the CUDA build from PyPI where an NVIDIA GPU answers nvidia-smi, else the CPU build
 # from PyTorch's own CPU wheel index (PyPI's Linux wheels are CUDA builds of several GB).
 TORCH_VERSION   := 2.13.0
@@ -51,12 +52,18 @@ book: figures
 	$(VENV)/bin/jupyter-book build book/ -W -n --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
+# Chromium and its driver from Debian (root or sudo needed once); Selenium from PyPI (.venv).
+check-book: setup
+	@command -v chromium >/dev/null && test -x /usr/bin/chromedriver || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+	$(PY) book/_check.py _build/html --screenshots _build/screenshots
+
 notebooks: data
-	QCNN_PROFILE=quick $(PY) book/_execute.py
+	$(PY) book/_execute.py
 
 test: data
 	$(PY) -m pytest tests
-	QCNN_PROFILE=quick $(PY) -m pytest --nbval-lax book/ -p no:cacheprovider
+	$(PY) -m pytest --nbval-lax book/ -p no:cacheprovider
 
 bench: setup
 	$(PY) -m qcnn bench all

@@ -167,3 +167,11 @@ def dense_entropy(model, psi=None, region=None):
     the image's rows for ``updown``, left vs right columns for ``leftright``) from the dense
     state, with no tree at all."""
     return entropy_of_weights(dense_schmidt_weights(model, region, psi))
+
+def top_gram_summary(model):
+    """The top pooling's inputs at a glance: (share of the constant channel, G_00 / max |G|;
+    effective rank of the Gram matrix, trace / largest eigenvalue). A share near 0 and an
+    effective rank near 1 mean the half states are nearly one state: a nearly product label."""
+    gram = gram_recursion(tilde_matrices(model))
+    lam = torch.linalg.eigvalsh(gram)
+    return (gram[0, 0] / gram.abs().max()).item(), (lam.sum() / lam.max()).item()

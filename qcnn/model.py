@@ -139,6 +139,22 @@ def randomize(model, generator):
     return model
 
 
+@torch.no_grad()
+def calibrate_batchnorm(model, chains, batch=500):
+    """Set every batch norm's running statistics to those of the data (``chains`` (B, N) in
+    the model's order): a cumulative average over train-mode forward passes, no weight changes.
+    Returns the model, in eval mode."""
+    for norm in model.norms:
+        norm.reset_running_stats()
+        norm.momentum = None                      # cumulative average over the passes
+    model.train()
+    for start in range(0, len(chains), batch):
+        model(chains[start:start + batch])
+    for norm in model.norms:
+        norm.momentum = 0.1
+    return model.eval()
+
+
 def predict(alpha):
     """The label of eq. (35): argmax_y |alpha_y|."""
     return alpha.abs().argmax(dim=-1)

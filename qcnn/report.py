@@ -7,6 +7,7 @@ that are statements of no difference or of a relation. The statistics are in
 ``qcnn.stats``; the population is every run that trains with the book's recipe
 (``figures.paper_runs``: Fig. 2, the landscape of d and seeds, the n-sweep).
 """
+import functools
 import math
 
 import numpy as np
@@ -39,6 +40,7 @@ def within_run_rhos(configs, first_epoch, how):
     return {kind: [r[kind] for r in rows] for kind in ("train", "test")}
 
 
+@functools.lru_cache(maxsize=None)
 def d_claim(profile="paper", metric=1):
     """For each data set: Kruskal-Wallis over the landscape's d in D_CLAIM (seeds as samples)
     of the best (metric=1) or final (2) test accuracy, and the largest difference between two
@@ -58,6 +60,7 @@ def d_claim(profile="paper", metric=1):
     return result
 
 
+@functools.lru_cache(maxsize=None)
 def correlation_summary(profile="paper"):
     """The entropy-cost correlation read three ways (train cost; test cost too for the first):
     within runs raw (as §4.2 reads Fig. 3) and detrended, and across runs at matched epochs,

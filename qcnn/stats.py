@@ -174,5 +174,6 @@ def mean_across_runs(table, first_epoch, groups=None, seed=0, draws=400):
         for kind in samples:
             if np.isfinite(drawn[kind]).any():
                 samples[kind].append(np.nanmean(drawn[kind]))
-    return {kind: (float(np.nanmean(rho[kind])), tuple(np.nanpercentile(samples[kind], [2.5, 97.5])))
+    return {kind: (float(np.nanmean(rho[kind])),
+                   tuple(np.percentile(samples[kind], [2.5, 97.5])) if samples[kind] else (np.nan, np.nan))
             for kind in samples}
