@@ -162,3 +162,15 @@ def test_bad_regions(region, match):
     for function in (renyi2_entropy, min_cut_bound):
         with pytest.raises(ValueError, match=match):
             function(model, region)
+
+
+def test_norm_on_the_quadrature_grid_is_the_state_norm():
+    """Averaged over all (2n+1)^N grid images, alpha_y^2 integrates exactly (Fourier basis):
+    the Born density's mean there is its mean over the cube, norm_on_data = 0."""
+    from qcnn.basis import quadrature
+    from qcnn.cuts import norm_on_data
+    model = entangled_model(seed=11, d=3, n=1, image_size=(2, 4))
+    nodes = torch.from_numpy(quadrature(1)[0])
+    grid = torch.cartesian_prod(*[nodes] * 8).reshape(-1, 2, 4)
+    torch.testing.assert_close(norm_on_data(model, grid), torch.zeros(3, dtype=torch.float64),
+                               rtol=0, atol=1e-12)
