@@ -89,3 +89,43 @@ def test_folded_forward_is_eval_mode():
     with torch.no_grad():
         reference = model.forward_features(leaves)
     assert relative_error(folded_forward(model, leaves), reference) < 1e-12
+
+
+def test_cuda_graph_capture_and_replay_logic_without_a_gpu(monkeypatch):
+    """The CUDA-graph path, with torch.cuda's graph API replaced by a stand-in on the CPU
+    (capturing records without running; replay runs the recorded step on the static buffers):
+    the warm-up steps that capturing needs leave no trace, and replaying with new batches
+    trains exactly like the plain step. What only a GPU can check (the graph itself, the
+    compiled kernels) is in the closing notes of the GPU work."""
+    import contextlib
+    import types
+
+    reference = random_model(seed=12)
+    leaves, labels = batch(n_images=100, seed=13)
+    plain = TrainingStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01)
+    graphed = TrainingStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01)
+
+    class Graph:
+        def replay(self):
+            graphed.static_loss.copy_(graphed.run(graphed.static_index))
+
+    @contextlib.contextmanager
+    def capturing(graph):
+        saved = [t.clone() for t in graphed.state_tensors()]
+        yield
+        for t, s in zip(graphed.state_tensors(), saved):     # recorded, not executed
+            t.copy_(s)
+
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(torch.cuda, "graph", capturing)
+    monkeypatch.setattr(torch.cuda, "Stream", lambda: types.SimpleNamespace(wait_stream=lambda s: None))
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda: types.SimpleNamespace(wait_stream=lambda s: None))
+    before = [t.clone() for t in graphed.state_tensors()]
+    graphed.capture(torch.arange(20))
+    assert all(torch.equal(a, b) for a, b in zip(before, graphed.state_tensors()))
+    for i in range(5):
+        index = torch.arange(20 * i, 20 * i + 20).flip(0)
+        assert graphed(index).item() == plain(index).item()
+    for a, b in zip(plain.state_tensors(), graphed.state_tensors()):
+        assert torch.equal(a, b)
