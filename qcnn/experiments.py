@@ -16,7 +16,7 @@ from .model import PARTITIONS
 from .train import Config
 
 PAPER = dict(d=18, n=9, epochs=90)
-QUICK = dict(d=18, n=9, epochs=6, limit_train=3000, limit_test=1000)
+QUICK = dict(d=18, n=9, epochs=3, limit_train=1000, limit_test=500)
 PROFILES = {"paper": PAPER, "quick": QUICK}
 SNAPSHOT_EPOCHS = (0, 1, 2, 5, 10, 20, 30, 45, 60, 90)
 LANDSCAPE_DS = (2, 4, 8, 12, 18, 24, 32, 40)

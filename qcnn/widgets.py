@@ -301,7 +301,7 @@ class Explorer:
         self.n_slider = widgets.IntSlider(value=n, min=1, max=16, description="n")
         self.image = widgets.Image(format="png")
         self.button = widgets.Button(description="train a quick model",
-                                     tooltip="3000 MNIST images, 6 epochs: a smoke test, not the paper")
+                                     tooltip="1000 MNIST images, 3 epochs: a smoke test, not the paper")
         self.quick = widgets.Output()
         self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider, self.button]),
                                     self.image, self.quick])

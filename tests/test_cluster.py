@@ -118,3 +118,46 @@ def test_bad_cluster_options():
         make_client(workers=2, scheduler="tcp://localhost:1")
     with pytest.raises(ValueError, match="--workers / --gpu-runs must be an integer >= 1, got 0"):
         make_client(gpu_runs=0)
+
+
+def reproduce(store, *options):
+    env = dict(os.environ, QCNN_RUNS=str(store), QCNN_ANALYSES=str(store.parent / "analyses"))
+    return subprocess.run([sys.executable, "-m", "qcnn", "reproduce", "--profile", "quick",
+                           "--device", "cpu", "--quiet", *options],
+                          capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_reproduce_on_local_and_running_clusters(tmp_path):
+    """`qcnn reproduce --workers 2` makes every run of the smoke profile and draws its figures;
+    `qcnn reproduce --scheduler ADDRESS` on a cluster started with `dask scheduler` and
+    `dask worker` makes the same runs, byte for byte (one thread per run both times)."""
+    from qcnn.experiments import all_configs
+    out = reproduce(tmp_path / "local" / "runs", "--workers", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "fig3b.png" in out.stdout
+    configs = all_configs("quick")
+    scheduler_file = tmp_path / "scheduler.json"
+    bin_dir = os.path.dirname(sys.executable)
+    scheduler = subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--scheduler-file", str(scheduler_file),
+                                  "--port", "0", "--dashboard-address", ":0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.time() + 60
+        while not scheduler_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = subprocess.Popen([f"{bin_dir}/dask", "worker", address, "--nworkers", "2",
+                                   "--nthreads", "1", "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out = reproduce(tmp_path / "remote" / "runs", "--scheduler", address)
+        assert out.returncode == 0, out.stderr[-3000:]
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait()
+    for config in configs:
+        local = run_directory(config, tmp_path / "local" / "runs") / "metrics.json"
+        remote = run_directory(config, tmp_path / "remote" / "runs") / "metrics.json"
+        assert local.read_bytes() == remote.read_bytes(), run_id(config)

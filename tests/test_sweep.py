@@ -1,6 +1,7 @@
 """papermill sweeps: the grid is validated before any run; each point's notebook is kept."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,11 +28,11 @@ def test_bad_grids_fail_before_any_run(grid, match, tmp_path):
         grid_configs(grid)
 
 
-def run_sweep(tmp_path, grid):
+def run_sweep(tmp_path, grid, options=()):
     (tmp_path / "grid.yaml").write_text(json.dumps(grid))     # JSON is YAML
     env = dict(os.environ, QCNN_RUNS=str(tmp_path / "runs"))
     return subprocess.run([sys.executable, "-m", "qcnn", "sweep", str(tmp_path / "grid.yaml"),
-                           "--device", "cpu"], capture_output=True, text=True, env=env)
+                           "--device", "cpu", *options], capture_output=True, text=True, env=env)
 
 
 def test_bad_grid_file_starts_nothing(tmp_path):
@@ -40,13 +41,24 @@ def test_bad_grid_file_starts_nothing(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+def test_malformed_grid_file_names_file_and_line(tmp_path):
+    (tmp_path / "grid.yaml").write_text("d: [3, 5\nn: 2\n")
+    out = subprocess.run([sys.executable, "-m", "qcnn", "sweep", str(tmp_path / "grid.yaml")],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert re.search(r"grid.yaml, line \d+: not a valid YAML grid", out.stderr), out.stderr
+
+
 @pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
-def test_sweep_of_two_points(tmp_path):
+@pytest.mark.parametrize("options", [[], ["--workers", "2"]])
+def test_sweep_of_two_points(tmp_path, options):
+    """Both ways (one after another, or on a 2-worker Dask cluster) each grid point's executed
+    notebook lands beside its run, whose provenance names the sweep."""
     grid = {"d": [3, 5], "n": 2, "epochs": 1, "limit_train": 200, "limit_test": 100,
             "entropy_per_epoch": 1}
-    out = run_sweep(tmp_path, grid)
+    out = run_sweep(tmp_path, grid, options)
     assert out.returncode == 0, out.stderr[-2000:]
-    runs = sorted((tmp_path / "runs").iterdir())
+    runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
     assert len(runs) == 2
     for run in runs:
         notebook = json.loads((run / "training.ipynb").read_text())
@@ -55,3 +67,5 @@ def test_sweep_of_two_points(tmp_path):
         assert parameters, "papermill injected no parameters"
         config = json.loads((run / "config.json").read_text())
         assert config["d"] in (3, 5) and len(json.loads((run / "metrics.json").read_text())["epoch"]) == 1
+        assert (run / "model.safetensors").exists()
+        assert "qcnn sweep" in json.loads((run / "provenance.json").read_text())["command"]

@@ -1,38 +1,47 @@
-"""The d and n explorer: moving a slider redraws the figure for the new values."""
-import json
+"""The d and n explorer: the numbers it shows, its static page (sliders switch views with no
+kernel) and the live widget."""
+import math
+import re
 
-import numpy as np
+import pytest
 
+import qcnn.widgets as widgets
 from qcnn.model import parameter_count
-from qcnn.train import Config
-from qcnn.widgets import Explorer, architecture_summary
+from qcnn.widgets import Explorer, architecture_summary, explorer_html, static_explorer
 
 
-def test_sliders_redraw(tmp_path):
-    explorer = Explorer(d=18, n=9, root=tmp_path)             # an empty run store
-    assert explorer.summary["parameters"] == 81000
+@pytest.fixture(autouse=True)
+def empty_store(monkeypatch):
+    """No stored runs: the explorer must still draw (the trained panels say so)."""
+    monkeypatch.setattr(widgets, "stored_results", lambda: {})
+
+
+def test_architecture_numbers():
+    s = architecture_summary(18, 9)
+    assert s["parameters"] == s["parameters_eq47"] == 81000 == parameter_count(18, 9, 256)
+    assert s["entropy_bound"] == pytest.approx(math.log(145), abs=1e-12)       # ln(d_{L-1} + 1)
+    assert s["level_bounds"][0] == pytest.approx(math.log(19), abs=1e-12)       # one pixel: 2n + 1
+    assert architecture_summary(24, 9)["parameters_eq47"] is None             # eq. 47 needs 2n = d
+
+
+def test_static_page_switches_views(tmp_path):
+    """Every (d, n) of the grid is drawn once; the HTML has two sliders over the grid and a
+    script that swaps the image by file name, nothing fetched from elsewhere."""
+    html = static_explorer(ds=(4, 18), ns=(2, 9), directory=tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["d18-n2.png", "d18-n9.png",
+                                                              "d4-n2.png", "d4-n9.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in tmp_path.glob("*.png"))
+    assert len(re.findall(r'<input type="range"', html)) == 2
+    assert 'max="1" value="1"' in html                                         # d = 18 selected
+    assert '"/d" + d + "-n" + n + ".png"' in html and "http" not in html
+
+
+def test_live_sliders_redraw():
+    explorer = Explorer(d=18, n=9)
     before = explorer.image.value
     explorer.d_slider.value = 10
-    assert explorer.image.value != before and explorer.image.value[:4] == b"\x89PNG"   # redrawn
-    assert explorer.summary == architecture_summary(10, 9)
-    assert f"{parameter_count(10, 9, 256):,} parameters" in explorer.figure._suptitle.get_text()
-    assert explorer.summary["widths"][-2] == 90                  # d_L = d (L + 1)
+    assert explorer.image.value != before and explorer.image.value[:4] == b"\x89PNG"
+    assert explorer.summary["d"] == 10 and explorer.summary["widths"][-2] == 90
     explorer.n_slider.value = 2
-    assert len(explorer.figure.axes[0].lines) == 5               # f_0 .. f_4
-    assert {line.get_label() for line in explorer.figure.axes[1].lines} == \
-        {"n = 1", "n = 2", "n = 4"}                              # Dirichlet kernels
-    assert "no stored runs with d = 10, n = 2" in explorer.figure.axes[2].texts[0].get_text()
-
-
-def test_stored_runs_are_drawn(tmp_path):
-    config = Config(d=6, n=3, epochs=1)
-    run = tmp_path / "abc"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps(config.to_dict()))
-    (run / "provenance.json").write_text("{}")
-    (run / "metrics.json").write_text(json.dumps({"entropy_log": {
-        "epoch": [0, 0.5, 1], "entropy": [[0.1] * 10, [0.2] * 10, [0.3] * 10]}}))
-    explorer = Explorer(d=6, n=3, root=tmp_path)
-    curve = explorer.figure.axes[2].lines[0]
-    np.testing.assert_allclose(curve.get_ydata(), [0.1, 0.2, 0.3], rtol=1e-15)   # class means
-    assert "1 stored run(s) with d = 6, n = 3" in explorer.figure.axes[2].get_title()
+    assert explorer.summary["parameters"] == parameter_count(10, 2, 256)
+    assert "no paper-scale run" in explorer.figure.axes[7].texts[0].get_text()
