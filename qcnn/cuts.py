@@ -32,7 +32,7 @@ import math
 
 import torch
 
-from .entropy import entropy_of_weights, gram_recursion
+from .entropy import entropy_of_weights
 from .tensor import tilde_matrices
 
 

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from . import stats  # noqa: E402
 from .data import DATASETS  # noqa: E402
 from .experiments import (PROFILES, check_profile, fig2_configs, landscape_configs,  # noqa: E402
-                          n_sweep_configs, recipe_configs)
+                          n_sweep_configs)
 from .runs import REPO_ROOT, load_run, run_id  # noqa: E402
 
 FIGURES_ROOT = REPO_ROOT / "figures"

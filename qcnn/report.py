@@ -122,7 +122,7 @@ def claims_table(profile="paper"):
     start = min(10, epochs // 2)
     rises = {c: stats.spearman(np.array(stored(c)[0]["epoch"])[start - 1:],
                                stats.epoch_mean_entropy(stored(c)[0])[start - 1:]) for c in population}
-    row(f"steady rise of the entropy after ~10 epochs", "rises steadily",
+    row("steady rise of the entropy after ~10 epochs", "rises steadily",
         f"Spearman(epoch, entropy) from epoch {start}: median {np.median(list(rises.values())):+.2f}, "
         f"> 0.5 in {sum(r > 0.5 for r in rises.values())} of {len(rises)} runs, < 0 in "
         f"{sum(r < 0 for r in rises.values())}",

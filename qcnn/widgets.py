@@ -142,7 +142,7 @@ def draw_summary(summary, ax):
     d, n, widths = summary["d"], summary["n"], summary["widths"]
     eq47 = (f"{summary['parameters_eq47']:,} (eq. 47, 2n = d)" if summary["parameters_eq47"]
             else "eq. 47 does not apply: it assumes 2n = d")
-    lines = [f"d = {d}, n = {n}", f"widths d_0..d_L+1:", f"  {widths}",
+    lines = [f"d = {d}, n = {n}", "widths d_0..d_L+1:", f"  {widths}",
              f"parameters: {summary['parameters']:,} (eq. 46)", f"  {eq47}",
              f"top-cut capacity ln(d_(L-1) + 1) = {summary['entropy_bound']:.3f} nats",
              f"  (the half states span {widths[-3] + 1} dims)"]

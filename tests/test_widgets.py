@@ -7,7 +7,7 @@ import pytest
 
 import qcnn.widgets as widgets
 from qcnn.model import parameter_count
-from qcnn.widgets import Explorer, architecture_summary, explorer_html, static_explorer
+from qcnn.widgets import Explorer, architecture_summary, static_explorer
 
 
 @pytest.fixture(autouse=True)
