@@ -21,18 +21,19 @@ from .basis import extended_features
 
 
 def folded_batchnorm(norm):
-    """(w, z) of eq. (4) for an eval-mode BatchNorm1d (running statistics), float64."""
-    w = norm.weight.detach().double() / torch.sqrt(norm.running_var.double() + norm.eps)
-    z = norm.bias.detach().double() - norm.running_mean.double() * w
+    """(w, z) of eq. (4) for an eval-mode BatchNorm1d (running statistics), float64 on the CPU."""
+    w = norm.weight.detach().cpu().double() / torch.sqrt(norm.running_var.cpu().double() + norm.eps)
+    z = norm.bias.detach().cpu().double() - norm.running_mean.cpu().double() * w
     return w, z
 
 
 def tilde_matrices(model):
-    """[a~^(0), ..., a~^(L)] of eqs. (15)-(16) as float64 tensors, batch norm in eval mode."""
+    """[a~^(0), ..., a~^(L)] of eqs. (15)-(16) as float64 CPU tensors, batch norm in eval mode
+    (a model on a GPU is read from there: the entropies are computed on the CPU, in float64)."""
     tildes = []
     for norm, conv in zip(model.norms, model.convs):
         w, z = folded_batchnorm(norm)
-        a = conv.weight.detach().double()
+        a = conv.weight.detach().cpu().double()
         tildes.append(torch.cat(((a @ z)[:, None], a * w), dim=1))
     for l in range(len(tildes) - 1):
         top = torch.zeros(1, tildes[l].shape[1], dtype=torch.float64)
