@@ -155,3 +155,38 @@ def load_analysis(path=ANALYSES_ROOT / "cuts.json"):
         raise FileNotFoundError(f"{path} is missing: make it with `qcnn analyze` (minutes to an "
                                 "hour on a laptop CPU)")
     return json.loads(path.read_text())
+
+
+def findings(analysis):
+    """The chapter's headline numbers, per analysed network {run_id: {...}}, class means:
+    - ``area_slope``: slope of ln S2 against ln(area) over the corner blocks 1x1..8x8 (a
+      volume law gives 1, an area law in two dimensions 1/2), and ``bound_slope``, the same
+      for the min-cut bound (what the architecture allows);
+    - ``centre_over_corner``: S2 of the centre block over S2 of the corner block of the same
+      area, for k = 2, 4, 8 (the centre block's boundary is twice as long);
+    - ``across_over_along``: S2 of the half-plane across the training partition (left half for
+      an up/down network) over S2 of the trained cut's half (upper half for up/down);
+    - ``data_over_l2``: the top cut's entropy through the test set over its entropy in L2;
+    - ``chi_within_1pt``: the least chi whose truncated test accuracy is within one point of
+      the untruncated network's."""
+    result = {}
+    for rid, entry in analysis["models"].items():
+        if "truncation" not in entry:
+            continue
+        s2 = {name: float(np.mean(item["renyi2"])) for name, item in entry["regions"].items()}
+        corners = [entry["regions"][f"{k}x{k} corner"] for k in (1, 2, 4, 8)]
+
+        def slope(values):
+            return float(np.polyfit(np.log([c["area"] for c in corners]), np.log(values), 1)[0])
+        along, across = (("upper half", "left half") if entry["config"]["partition"] == "updown"
+                         else ("left half", "upper half"))
+        accuracy = entry["truncation"]["test_accuracy"]
+        chi = next(c for c, a in zip(entry["truncation"]["chi"], accuracy) if a >= accuracy[-1] - 0.01)
+        data = entry["data"]
+        result[rid] = {"area_slope": slope([np.mean(c["renyi2"]) for c in corners]),
+                       "bound_slope": slope([c["min_cut_bound"] for c in corners]),
+                       "centre_over_corner": [s2[f"{k}x{k} centre"] / s2[f"{k}x{k} corner"] for k in (2, 4, 8)],
+                       "across_over_along": s2[across] / s2[along],
+                       "data_over_l2": float(np.mean(data["data_entropy_test"]) / np.mean(data["entropy"])),
+                       "chi_within_1pt": chi, "accuracy": accuracy[-1]}
+    return result

@@ -28,7 +28,7 @@ from . import stats  # noqa: E402
 from .data import DATASETS  # noqa: E402
 from .experiments import (PROFILES, check_profile, fig2_configs, landscape_configs,  # noqa: E402
                           n_sweep_configs)
-from .runs import REPO_ROOT, load_run, run_id  # noqa: E402
+from .runs import REPO_ROOT, is_complete, load_run, run_directory, run_id  # noqa: E402
 
 FIGURES_ROOT = REPO_ROOT / "figures"
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -53,11 +53,28 @@ def stored(config):
     return metrics, provenance
 
 
+def stored_only(configs):
+    """The configs among ``configs`` whose runs are stored (metrics and weights), in order.
+    The many-run figures and the claims use what is stored and say how much that is."""
+    return [c for c in configs if is_complete(run_directory(c))]
+
+
 def paper_runs(profile="paper"):
-    """Every run of the profile that trains with the book's recipe (Fig. 2, the landscape and
-    the n-sweep), without repeats: the population of Fig. 3(b) and of the claims."""
-    return list(dict.fromkeys([*fig2_configs(profile).values(), *landscape_configs(profile),
-                               *n_sweep_configs(profile)]))
+    """Every stored run of the profile that trains with the book's recipe (Fig. 2, the
+    landscape and the n-sweep), without repeats: the population of Fig. 3(b) and of the claims."""
+    return stored_only(dict.fromkeys([*fig2_configs(profile).values(), *landscape_configs(profile),
+                                      *n_sweep_configs(profile)]))
+
+
+def landscape_runs(profile="paper"):
+    """The stored runs of the landscape (every d and seed, both data sets)."""
+    return stored_only(landscape_configs(profile))
+
+
+def stored_count(configs):
+    """'k of N runs stored' for a caption or title."""
+    configs = list(configs)
+    return f"{len(stored_only(configs))} of {len(configs)} runs stored"
 
 
 def figures_dir(profile, out_dir=None):
@@ -266,7 +283,7 @@ def fig3b(profile=None, out_dir=None):
                         marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
     for ax, kind in zip(axes, ("running train cost", "test cost")):
         ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(b) {len(configs)} runs, epochs >= 2: {kind}")
+               title=f"(b) {len(configs)} stored runs, epochs >= 2: {kind}")
         ax.grid(alpha=0.3)
     handles = [plt.Line2D([], [], ls="", marker="s", color=cmap(i / max(1, len(ds) - 1)),
                           label=f"d = {d}") for i, d in enumerate(ds)]
@@ -280,11 +297,12 @@ def fig3b(profile=None, out_dir=None):
 # ----------------------------------------------------------------- the book's own figures
 
 def landscape_table(profile="paper"):
-    """{dataset: {d: [(seed, best test accuracy, final test accuracy), ...]}} of the landscape."""
-    table = {}
-    for config in landscape_configs(profile):
+    """{dataset: {d: [(seed, best test accuracy, final test accuracy), ...]}} of the landscape's
+    stored runs (every data set present, perhaps with no d yet)."""
+    table = {name: {} for name in DATASETS}
+    for config in landscape_runs(profile):
         m, _ = stored(config)
-        table.setdefault(config.dataset, {}).setdefault(config.d, []).append(
+        table[config.dataset].setdefault(config.d, []).append(
             (config.seed, max(m["test_accuracy"]), m["test_accuracy"][-1]))
     return table
 
@@ -297,6 +315,13 @@ def accuracy_vs_d(profile=None, out_dir=None):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, name in zip(axes, DATASETS):
         ds = sorted(table[name])
+        runs = sum(len(rows) for rows in table[name].values())
+        total = sum(c.dataset == name for c in landscape_configs(profile))
+        if not ds:
+            ax.text(0.5, 0.5, f"no landscape run of {NAMES[name]} stored yet\n(`qcnn reproduce` makes them)",
+                    ha="center", va="center", transform=ax.transAxes)
+            ax.set(title=f"{NAMES[name]}: 0 of {total} runs stored")
+            continue
         for key, index, fill in (("best", 1, True), ("final", 2, False)):
             values = [[row[index] for row in table[name][d]] for d in ds]
             for d, vs in zip(ds, values):
@@ -307,16 +332,16 @@ def accuracy_vs_d(profile=None, out_dir=None):
         ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
         ax.axvspan(10, 40, color="grey", alpha=0.08)
         ax.set(xlabel="d (channel scale)", ylabel="test accuracy", xscale="log", xticks=ds,
-               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {len(table[name][ds[0]])} seeds per d")
+               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {runs} of {total} runs stored")
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, "accuracy_vs_d", landscape_configs(profile), figures_dir(profile, out_dir))
+    return save(fig, "accuracy_vs_d", landscape_runs(profile), figures_dir(profile, out_dir))
 
 
 def seed_runs(profile="paper"):
-    """The d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
-    return {name: sorted((c for c in landscape_configs(profile) if c.d == 18 and c.dataset == name),
+    """The stored d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
+    return {name: sorted((c for c in landscape_runs(profile) if c.d == 18 and c.dataset == name),
                          key=lambda c: c.seed) for name in DATASETS}
 
 
@@ -344,6 +369,19 @@ def entropy_over_seeds(profile=None, out_dir=None):
                 figures_dir(profile, out_dir))
 
 
+MIN_ACROSS = 4      # stored runs a rank correlation across runs needs to mean anything
+
+
+def across_population(profile, name, within_d):
+    """The stored landscape runs of data set ``name`` that an across-run correlation uses:
+    all of them (pooled over d) or, ``within_d``, those whose d has two seeds or more; empty
+    when fewer than MIN_ACROSS."""
+    configs = [c for c in landscape_runs(profile) if c.dataset == name]
+    if within_d:
+        configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
+    return configs if len(configs) >= MIN_ACROSS else []
+
+
 def correlation_tests(profile=None, out_dir=None):
     """Entropy against cost, with the shared trend over epochs taken out. (a) Across runs at
     matched epochs: at each epoch, Spearman rho over the landscape's runs of the entropy
@@ -354,17 +392,25 @@ def correlation_tests(profile=None, out_dir=None):
     profile = profile or current_profile()
     first = first_epoch_of(profile)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    drawn = False
     for name in DATASETS:
-        configs = [c for c in landscape_configs(profile) if c.dataset == name]
-        table = stats.run_table([stored(c)[0] for c in configs])
-        for groups, ls, what in ((None, "-", "pooled over d"), ([c.d for c in configs], "--", "within d")):
-            rho, epochs = stats.across_runs(table, 2, groups)
+        for within_d, ls, what in ((False, "-", "pooled over d"), (True, "--", "within d")):
+            configs = across_population(profile, name, within_d)
+            if not configs:
+                continue
+            table = stats.run_table([stored(c)[0] for c in configs])
+            rho, epochs = stats.across_runs(table, 2, [c.d for c in configs] if within_d else None)
             axes[0].plot(epochs, rho["train"], ls=ls, color=COLORS[name], lw=1.2,
                          label=f"{NAMES[name]}, {what}")
+            drawn = True
     axes[0].axhline(0, color="black", lw=0.8)
     axes[0].set(xlabel="epoch", ylabel="Spearman rho across runs\n(entropy vs train cost)",
-                ylim=(-1, 1), title="(a) across runs at the same epoch")
-    axes[0].legend(fontsize=7)
+                ylim=(-1, 1), title=f"(a) across runs at the same epoch ({stored_count(landscape_configs(profile))})")
+    if drawn:
+        axes[0].legend(fontsize=7)
+    else:
+        axes[0].text(0.5, 0.25, f"fewer than {MIN_ACROSS} landscape runs of a data set stored yet",
+                     ha="center", transform=axes[0].transAxes)
     axes[0].grid(alpha=0.3)
     configs = paper_runs(profile)
     hows = [(None, "raw"), ("differences", "differences"), ("moving5", "moving-average residuals")]

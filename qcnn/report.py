@@ -15,8 +15,9 @@ import numpy as np
 from . import stats
 from .data import DATASETS
 from .experiments import PROFILES, fig2_configs, recipe_configs
-from .figures import (PAPER_ACCURACY, first_epoch_of, landscape_table, paper_runs, seed_runs,
-                      stored)
+from .experiments import landscape_configs
+from .figures import (MIN_ACROSS, PAPER_ACCURACY, across_population, first_epoch_of, landscape_table,
+                      paper_runs, seed_runs, stored, stored_count, stored_only)
 from .model import QCNN
 from .runs import run_id
 
@@ -44,17 +45,24 @@ def within_run_rhos(configs, first_epoch, how):
 def d_claim(profile="paper", metric=1):
     """For each data set: Kruskal-Wallis over the landscape's d in D_CLAIM (seeds as samples)
     of the best (metric=1) or final (2) test accuracy, and the largest difference between two
-    d's seed means with a 95% bootstrap interval (seeds resampled within each d)."""
+    d's seed means with a 95% bootstrap interval (seeds resampled within each d). Uses the
+    stored runs; ``measured`` is False (and the statistics absent) until two d's in D_CLAIM
+    have two seeds each."""
     table = landscape_table(profile)
     result = {}
     for name in DATASETS:
-        ds = [d for d in sorted(table[name]) if D_CLAIM[0] <= d <= D_CLAIM[1]]
+        ds = [d for d in sorted(table[name]) if D_CLAIM[0] <= d <= D_CLAIM[1] and len(table[name][d]) >= 2]
+        planned = [c for c in landscape_configs(profile)
+                   if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]]
+        if len(ds) < 2:
+            result[name] = {"measured": False, "ds": ds, "stored": stored_count(planned)}
+            continue
         groups = [np.array([row[metric] for row in table[name][d]]) for d in ds]
         h, p = stats.kruskal_wallis(groups)
         means = [g.mean() for g in groups]
         rng = np.random.default_rng(0)
         spreads = [np.ptp([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(stats.BOOTSTRAP)]
-        result[name] = {"ds": ds, "means": means, "H": h, "p": p, "spread": float(np.ptp(means)),
+        result[name] = {"measured": True, "stored": stored_count(planned), "ds": ds, "means": means, "H": h, "p": p, "spread": float(np.ptp(means)),
                         "spread_ci": tuple(np.percentile(spreads, [2.5, 97.5])),
                         "seeds": min(len(g) for g in groups)}
     return result
@@ -64,19 +72,21 @@ def d_claim(profile="paper", metric=1):
 def correlation_summary(profile="paper"):
     """The entropy-cost correlation read three ways (train cost; test cost too for the first):
     within runs raw (as §4.2 reads Fig. 3) and detrended, and across runs at matched epochs,
-    pooled over d and within d."""
+    pooled over d and within d (``None`` until ``across_population`` has enough stored runs)."""
     first = first_epoch_of(profile)
     runs = paper_runs(profile)
     summary = {"first_epoch": first, "runs": len(runs)}
     for how in (None, "differences", "moving5"):
         rhos = within_run_rhos(runs, first, how)
         summary[f"within_{how or 'raw'}"] = {k: median_interval(v) for k, v in rhos.items()}
-    from .experiments import landscape_configs
     for name in DATASETS:
-        configs = [c for c in landscape_configs(profile) if c.dataset == name]
-        table = stats.run_table([stored(c)[0] for c in configs])
-        summary[f"across_pooled_{name}"] = stats.mean_across_runs(table, first)
-        summary[f"across_within_d_{name}"] = stats.mean_across_runs(table, first, [c.d for c in configs])
+        for within_d, key in ((False, "across_pooled"), (True, "across_within_d")):
+            configs = across_population(profile, name, within_d)
+            summary[f"{key}_{name}"] = None
+            if configs:
+                table = stats.run_table([stored(c)[0] for c in configs])
+                groups = [c.d for c in configs] if within_d else None
+                summary[f"{key}_{name}"] = stats.mean_across_runs(table, first, groups)
     return summary
 
 
@@ -110,14 +120,14 @@ def claims_table(profile="paper"):
         "the model's own count equals eq. 47 (which assumes 2n = d)", [])
 
     initial = [np.mean(stored(c)[0]["entropy_log"]["entropy"][0]) for c in population]
-    recipe = recipe_configs() if profile == "paper" else {}
+    recipe = {k: c for k, c in recipe_configs().items() if stored_only([c])} if profile == "paper" else {}
     default = (f"; beta = 0: {np.mean(stored(recipe['default'])[0]['entropy_log']['entropy'][0]):.2f}"
-               if recipe else "")
+               if "default" in recipe else "")
     row("entropy practically zero at initialisation", "practically zero",
         f"beta = 1: class mean {np.median(initial):.3f} nats (median of {len(initial)} runs), "
         f"at most {max(initial):.3f}{default}",
         _verdict(max(initial) < 0.1), "class mean < 0.1 nats in every run with the book's recipe",
-        population + ([recipe["default"]] if recipe else []))
+        population + ([recipe["default"]] if "default" in recipe else []))
 
     start = min(10, epochs // 2)
     rises = {c: stats.spearman(np.array(stored(c)[0]["epoch"])[start - 1:],
@@ -165,9 +175,15 @@ def claims_table(profile="paper"):
         "all within a factor 3 of ln 2: reproduced; 10: partly", list(fig2.values()))
 
     claim = d_claim(profile)
-    from .experiments import landscape_configs
     for name in DATASETS:
         r = claim[name]
+        if not r["measured"]:
+            row(f"no accuracy difference for d in 10..40, {name}", "no significant difference",
+                f"{r['stored']} with 10 <= d <= 40; the test needs two seeds at two d's at least",
+                "not yet measured", "Kruskal-Wallis over d once the landscape is stored "
+                "(`qcnn reproduce`)", [c for c in landscape_configs(profile) if c.dataset == name
+                                       and c.d in r["ds"]])
+            continue
         row(f"no accuracy difference for d in 10..40, {name}", "no significant difference",
             ", ".join(f"d={d}: {m:.2%}" for d, m in zip(r["ds"], r["means"])) +
             f" (best test accuracy, mean of {r['seeds']} seeds); Kruskal-Wallis H = {r['H']:.2f}, "
@@ -179,19 +195,21 @@ def claims_table(profile="paper"):
 
     summary = correlation_summary(profile)
     raw, diff, moving = (summary[f"within_{k}"] for k in ("raw", "differences", "moving5"))
-    within_d = [summary[f"across_within_d_{n}"]["train"] for n in DATASETS]
+    within_d = {n: summary[f"across_within_d_{n}"] for n in DATASETS}
 
     def ci(pair):
         value, (lo, hi) = pair
         return f"{value:+.2f} [{lo:+.2f}, {hi:+.2f}]"
     raw_negative = raw["train"][1][1] < 0
     detrended_negative = diff["train"][1][1] < 0 and moving["train"][1][1] < 0
-    across_negative = all(w[1][1] < 0 for w in within_d)
+    across_negative = all(w and w["train"][1][1] < 0 for w in within_d.values())
+    across = ", ".join(f"{NAMES_SHORT[n]} {ci(w['train'])}" if w else
+                       f"{NAMES_SHORT[n]} not yet measured (fewer than {MIN_ACROSS} stored runs at d's with two seeds)"
+                       for n, w in within_d.items())
     row("entropy correlates negatively with the train cost", "negative (Fig. 3)",
         f"within runs from epoch {summary['first_epoch']}, median rho over {summary['runs']} runs: "
         f"raw {ci(raw['train'])}; first differences {ci(diff['train'])}; moving-average "
-        f"residuals {ci(moving['train'])}. Across runs at the same epoch, within d: "
-        + ", ".join(f"{NAMES_SHORT[n]} {ci(w)}" for n, w in zip(DATASETS, within_d)),
+        f"residuals {ci(moving['train'])}. Across runs at the same epoch, within d: {across}",
         "reproduced" if raw_negative and (detrended_negative or across_negative) else
         ("partly" if raw_negative else "not reproduced"),
         "raw rho's interval below 0 and a relation beyond the shared trend (detrended or "
