@@ -168,10 +168,11 @@ def findings(analysis):
       an up/down network) over S2 of the trained cut's half (upper half for up/down);
     - ``data_over_l2``: the top cut's entropy through the test set over its entropy in L2;
     - ``chi_within_1pt``: the least chi whose truncated test accuracy is within one point of
-      the untruncated network's."""
+      the untruncated network's ``accuracy``.
+    Networks whose analysis is not complete are left out."""
     result = {}
     for rid, entry in analysis["models"].items():
-        if "truncation" not in entry:
+        if not ("truncation" in entry and "data" in entry and set(REGIONS) <= set(entry["regions"])):
             continue
         s2 = {name: float(np.mean(item["renyi2"])) for name, item in entry["regions"].items()}
         corners = [entry["regions"][f"{k}x{k} corner"] for k in (1, 2, 4, 8)]

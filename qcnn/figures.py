@@ -369,7 +369,7 @@ def entropy_over_seeds(profile=None, out_dir=None):
                 figures_dir(profile, out_dir))
 
 
-MIN_ACROSS = 4      # stored runs a rank correlation across runs needs to mean anything
+MIN_ACROSS = 6      # stored runs an across-run rank correlation and its run bootstrap need
 
 
 def across_population(profile, name, within_d):

@@ -3,9 +3,10 @@
 ``claims_table()`` returns one row per claim: what the paper says, what the runs give, a
 verdict by the criterion stated in the row, and the runs behind it. Verdicts are
 "reproduced", "partly", "not reproduced", or "consistent" / "not supported" for the claims
-that are statements of no difference or of a relation. The statistics are in
-``qcnn.stats``; the population is every run that trains with the book's recipe
-(``figures.paper_runs``: Fig. 2, the landscape of d and seeds, the n-sweep).
+that are statements of no difference or of a relation, and "not yet measured" where the
+stored runs cannot test the claim yet (the store may hold only part of the planned runs). The
+statistics are in ``qcnn.stats``; the population is every stored run that trains with the
+book's recipe (``figures.paper_runs``: Fig. 2, the landscape of d and seeds, the n-sweep).
 """
 import functools
 import math
@@ -14,10 +15,10 @@ import numpy as np
 
 from . import stats
 from .data import DATASETS
-from .experiments import PROFILES, fig2_configs, recipe_configs
-from .experiments import landscape_configs
-from .figures import (MIN_ACROSS, PAPER_ACCURACY, across_population, first_epoch_of, landscape_table,
-                      paper_runs, seed_runs, stored, stored_count, stored_only)
+from .experiments import PROFILES, fig2_configs, landscape_configs, recipe_configs
+from .figures import (MIN_ACROSS, PAPER_ACCURACY, across_population, first_epoch_of,
+                      landscape_runs, landscape_table, paper_runs, seed_runs, stored,
+                      stored_count, stored_only)
 from .model import QCNN
 from .runs import run_id
 
@@ -46,15 +47,16 @@ def d_claim(profile="paper", metric=1):
     """For each data set: Kruskal-Wallis over the landscape's d in D_CLAIM (seeds as samples)
     of the best (metric=1) or final (2) test accuracy, and the largest difference between two
     d's seed means with a 95% bootstrap interval (seeds resampled within each d). Uses the
-    stored runs; ``measured`` is False (and the statistics absent) until two d's in D_CLAIM
-    have two seeds each."""
+    stored runs of the d's with two seeds or more; ``measured`` is False (and the statistics
+    absent) until there are two such d's and the permutation test could reach p < 0.05 with
+    them (``stats.smallest_p``): before that, "no significant difference" would say nothing."""
     table = landscape_table(profile)
     result = {}
     for name in DATASETS:
         ds = [d for d in sorted(table[name]) if D_CLAIM[0] <= d <= D_CLAIM[1] and len(table[name][d]) >= 2]
         planned = [c for c in landscape_configs(profile)
                    if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]]
-        if len(ds) < 2:
+        if len(ds) < 2 or stats.smallest_p([len(table[name][d]) for d in ds]) >= 0.05:
             result[name] = {"measured": False, "ds": ds, "stored": stored_count(planned)}
             continue
         groups = [np.array([row[metric] for row in table[name][d]]) for d in ds]
@@ -62,7 +64,8 @@ def d_claim(profile="paper", metric=1):
         means = [g.mean() for g in groups]
         rng = np.random.default_rng(0)
         spreads = [np.ptp([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(stats.BOOTSTRAP)]
-        result[name] = {"measured": True, "stored": stored_count(planned), "ds": ds, "means": means, "H": h, "p": p, "spread": float(np.ptp(means)),
+        result[name] = {"measured": True, "stored": stored_count(planned), "ds": ds, "means": means,
+                        "H": h, "p": p, "spread": float(np.ptp(means)),
                         "spread_ci": tuple(np.percentile(spreads, [2.5, 97.5])),
                         "seeds": min(len(g) for g in groups)}
     return result
@@ -107,7 +110,7 @@ def claims_table(profile="paper"):
         final = {c: stored(c)[0]["test_accuracy"][-1] for c in configs}
         top = max(best, key=best.get)
         row(f"best test accuracy, {name}, over all experiments", f"{paper_value:.0%}",
-            f"{best[top]:.2%} (d = {top.d}, n = {top.n}, seed {top.seed}, epoch "
+            f"{best[top]:.2%} of {len(configs)} stored runs (d = {top.d}, n = {top.n}, seed {top.seed}, epoch "
             f"{1 + int(np.argmax(stored(top)[0]['test_accuracy']))}); best final {max(final.values()):.2%}; "
             f"d = 18 Fig. 2 runs: {max(best[c] for c in configs if c in fig2.values()):.2%}",
             _verdict(best[top] >= paper_value - 0.005, best[top] >= paper_value - 0.03),
@@ -179,19 +182,20 @@ def claims_table(profile="paper"):
         r = claim[name]
         if not r["measured"]:
             row(f"no accuracy difference for d in 10..40, {name}", "no significant difference",
-                f"{r['stored']} with 10 <= d <= 40; the test needs two seeds at two d's at least",
+                f"{r['stored']} with 10 <= d <= 40: too few seeds per d for a permutation test "
+                "to reach p < 0.05 (it needs e.g. 3 d's x 3 seeds)",
                 "not yet measured", "Kruskal-Wallis over d once the landscape is stored "
-                "(`qcnn reproduce`)", [c for c in landscape_configs(profile) if c.dataset == name
-                                       and c.d in r["ds"]])
+                "(`qcnn reproduce`)", [c for c in landscape_runs(profile) if c.dataset == name
+                                       and D_CLAIM[0] <= c.d <= D_CLAIM[1]])
             continue
         row(f"no accuracy difference for d in 10..40, {name}", "no significant difference",
             ", ".join(f"d={d}: {m:.2%}" for d, m in zip(r["ds"], r["means"])) +
             f" (best test accuracy, mean of {r['seeds']} seeds); Kruskal-Wallis H = {r['H']:.2f}, "
             f"p = {r['p']:.3f}; largest gap {r['spread']:.2%} [{r['spread_ci'][0]:.2%}, {r['spread_ci'][1]:.2%}]",
             "consistent" if r["p"] >= 0.05 else "not supported",
-            "no difference at the 5% level (permutation p-value; three seeds per d detect only "
-            "large effects): consistent",
-            [c for c in landscape_configs(profile) if c.dataset == name and c.d in r["ds"]])
+            f"no difference at the 5% level (permutation p-value; {r['seeds']}+ seeds per d detect "
+            "only large effects): consistent",
+            [c for c in landscape_runs(profile) if c.dataset == name and c.d in r["ds"]])
 
     summary = correlation_summary(profile)
     raw, diff, moving = (summary[f"within_{k}"] for k in ("raw", "differences", "moving5"))
