@@ -1,7 +1,9 @@
-"""Precomputed analyses of the trained Fig. 2 networks: ``qcnn analyze`` writes
-``data/analyses/cuts.json``; the chapter on every cut and its figures read it.
+"""Precomputed analyses of the trained networks, and every derived finding the chapters print.
 
-For each of the four d = 18 networks (eval mode, float64):
+``qcnn analyze`` writes ``data/analyses/cuts.json``; the chapter on every cut and its figures
+read it. For each of the four d = 18 networks of Fig. 2 (eval mode, float64):
+- the entropy across one subtree of every level, per label, with the level's min-cut bound, at
+  the end of training and at every weight snapshot (``levels``);
 - Rényi-2 of a set of regions (``REGIONS``: k x k blocks in a corner and in the centre, rows,
   columns, half-planes), with each region's area, boundary length and min-cut bound; where the
   region is one subtree of the network's tree, the von Neumann entropy too and Rényi-2 from its
@@ -10,6 +12,10 @@ For each of the four d = 18 networks (eval mode, float64):
   images) and where the label states' norm lies (``norm_on_data``);
 - test accuracy of the tree truncated to chi channels per level (``truncated_tildes``).
 
+The findings (``findings``, ``cut_numbers``, ``regions_table``, ...) and the store's inventory
+for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_extremes``,
+``initialisation_entropy``) are computed here, so that a chapter only calls and shows them.
+
 Rényi-2 of a region that is not a subtree costs minutes at d = 18 (four-index tensors of up to
 163^4 entries), so every item is written as soon as it is computed: an interrupted analysis
 resumes where it stopped. The file records its provenance (command, commit, versions, device,
@@ -17,23 +23,26 @@ threads, seconds per item).
 """
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .config import Config, build_model, run_id
 from .cuts import (chain_mask, data_entropy, min_cut_bound, norm_on_data, renyi2_entropy,
-                   subtree_spectra, truncated_tildes)
+                   subtree_entropies, subtree_region, subtree_spectra, truncated_tildes)
 from .data import load, write_atomic
-from .entropy import entanglement_entropy, entropy_of_weights
-from .experiments import fig2_configs
-from .runs import RUNS_ROOT, command_line, git_commit, run_id, trained_model
-from .tensor import contract_tree, embed
+from .entropy import entanglement_entropy, entropy_of_weights, half_state_summary
+from .experiments import (all_configs, fig2_configs, landscape_configs, n_sweep_configs,
+                          recipe_configs, snapshots_for, stored_count)
+from .model import calibrate_batchnorm
+from .network import contract_tree, embed
+from .runs import RUNS_ROOT, environment, stored, stored_only, trained_model
+from .stats import running_train_cost
 
 ANALYSES_ROOT = Path(os.environ.get("QCNN_ANALYSES", RUNS_ROOT.parent / "analyses"))
-CHIS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 163)
+CHI_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 # subtree regions whose Rényi-2 is also computed by replicas: a check at the paper's scale
 CHECKED = ("1x1 corner",)
 
@@ -92,13 +101,31 @@ def region_item(model, region, check=False):
     return item
 
 
+def chi_grid(model):
+    """The chi's of the truncation: CHI_STEPS below the widest bond D_L = d_L + 1, then D_L
+    itself (no bond is cut there: the untruncated network)."""
+    widest = model.widths[-2] + 1
+    return [c for c in CHI_STEPS if c < widest] + [widest]
+
+
 def truncation_item(model, images, labels):
     leaves = embed(model, images)
-    accuracy = {}
-    for chi in CHIS:
-        alpha = contract_tree(truncated_tildes(model, chi), leaves)
-        accuracy[str(chi)] = (alpha.abs().argmax(1) == labels).double().mean().item()
-    return {"chi": list(CHIS), "test_accuracy": [accuracy[str(c)] for c in CHIS]}
+    chis = chi_grid(model)
+    accuracy = [(contract_tree(truncated_tildes(model, chi), leaves).abs().argmax(1) == labels)
+                .double().mean().item() for chi in chis]
+    return {"chi": chis, "test_accuracy": accuracy}
+
+
+def levels_item(config):
+    """Per-label entropy across one subtree of every level, (L, |C|), of the trained network
+    and of every weight snapshot, with each level's min-cut bound."""
+    model = trained_model(config).double()
+    epochs = list(snapshots_for(config))
+    return {"entropy": subtree_entropies(model).tolist(),
+            "bound": [min_cut_bound(model, subtree_region(model, k)) for k in range(model.n_layers)],
+            "snapshot_epochs": epochs,
+            "snapshot_entropy": [subtree_entropies(trained_model(config, epoch=e).double()).tolist()
+                                 for e in epochs]}
 
 
 def data_item(model, config):
@@ -119,10 +146,9 @@ def analyze(path=ANALYSES_ROOT / "cuts.json", regions=REGIONS, force=False, log=
     path = Path(path)
     result = {} if force or not path.exists() else json.loads(path.read_text())
     result.setdefault("models", {})
-    result["provenance"] = {"command": command_line(), "commit": git_commit(),
-                            "versions": {"torch": torch.__version__, "numpy": np.__version__,
-                                         "python": platform.python_version()},
-                            "device": f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)"}
+    if "provenance" in result and "sittings" not in result:          # a file from before sittings
+        result["sittings"] = [dict(result["provenance"], items=["every item before 2026-12"])]
+    sitting = dict(environment(), items=[])   # "provenance": the latest sitting that computed
     for (dataset, partition), config in fig2_configs("paper").items():
         rid = run_id(config)
         entry = result["models"].setdefault(rid, {"config": config.to_dict(), "regions": {},
@@ -135,6 +161,8 @@ def analyze(path=ANALYSES_ROOT / "cuts.json", regions=REGIONS, force=False, log=
         if "truncation" not in entry:
             test_x, test_y = load(dataset, "test")
             todo.append(("truncation", lambda x=test_x, y=test_y: truncation_item(model, x, y)))
+        if "levels" not in entry:
+            todo.append(("levels", lambda c=config: levels_item(c)))
         for name, compute in todo:
             started = time.perf_counter()
             value = compute()
@@ -143,6 +171,10 @@ def analyze(path=ANALYSES_ROOT / "cuts.json", regions=REGIONS, force=False, log=
             else:
                 entry[name] = value
             entry["seconds"][name] = round(time.perf_counter() - started, 1)
+            if not sitting["items"]:
+                result["provenance"] = sitting
+                result.setdefault("sittings", []).append(sitting)
+            sitting["items"].append(f"{rid} {name}")
             write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
             log(f"{dataset} {partition} ({rid}): {name} in {entry['seconds'][name]} s")
     return result
@@ -191,3 +223,202 @@ def findings(analysis):
                        "data_over_l2": float(np.mean(data["data_entropy_test"]) / np.mean(data["entropy"])),
                        "chi_within_1pt": chi, "accuracy": accuracy[-1]}
     return result
+
+
+def spread(values, digits=2):
+    """'low-high' of a finding over the analysed networks, for the prose."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+def _entries(analysis):
+    """[(Config, entry)] of the Fig. 2 networks in the analysis, in a fixed order."""
+    return [(c, analysis["models"][run_id(c)]) for c in fig2_configs("paper").values()
+            if run_id(c) in analysis["models"]]
+
+
+def cut_numbers(analysis):
+    """The numbers the chapter on every cut quotes, as text: spreads over the four networks of
+    ``findings`` (area slope and the bound's, centre/corner for the entropy and the bound,
+    across/along, data/L2, the least chi within one point and the share of the widest bond it
+    is), the Fashion/MNIST ratio of every region's S2 per flattening, and the best accuracy of
+    a tree truncated to chi <= 24."""
+    by_run = findings(analysis)
+    found = [by_run[run_id(c)] for c, _ in _entries(analysis)]
+    entries = [e for _, e in _entries(analysis)]
+    widest = max(e["truncation"]["chi"][-1] for e in entries)
+    bound_ratios = [e["regions"][f"{k}x{k} centre"]["min_cut_bound"] /
+                    e["regions"][f"{k}x{k} corner"]["min_cut_bound"]
+                    for e in entries for k in (2, 4, 8)]
+    numbers = {"slope": spread([f["area_slope"] for f in found]),
+               "bound_slope": f"{found[0]['bound_slope']:.2f}",
+               "centre_corner": spread([r for f in found for r in f["centre_over_corner"]], 1),
+               "centre_corner_bound": spread(bound_ratios, 1),
+               "chi_share": spread([f["chi_within_1pt"] / widest * 100 for f in found], 0),
+               "across_along": spread([f["across_over_along"] for f in found], 1),
+               "data_l2": spread([f["data_over_l2"] for f in found]),
+               "chi": spread([f["chi_within_1pt"] for f in found], 0)}
+    configs = fig2_configs("paper")
+    for partition in ("updown", "leftright"):
+        fashion, mnist = (analysis["models"][run_id(configs[(name, partition)])]["regions"]
+                          for name in ("fashion-mnist", "mnist"))
+        numbers[f"fashion_mnist_{partition}"] = spread(
+            [np.mean(fashion[r]["renyi2"]) / np.mean(mnist[r]["renyi2"]) for r in REGIONS])
+    low_chi = [a for e in entries for chi, a in zip(e["truncation"]["chi"],
+                                                    e["truncation"]["test_accuracy"]) if chi <= 24]
+    numbers["low_chi_accuracy"] = f"{max(low_chi):.0%}"
+    return numbers
+
+
+def findings_table(analysis):
+    """(header, rows) of ``findings`` per network, for the chapter."""
+    by_run = findings(analysis)
+    rows = []
+    for config, _ in _entries(analysis):
+        f = by_run[run_id(config)]
+        rows.append([f"{config.dataset} {config.partition}",
+                     f"{f['area_slope']:.2f} ({f['bound_slope']:.2f})",
+                     ", ".join(f"{r:.2f}" for r in f["centre_over_corner"]),
+                     f"{f['across_over_along']:.2f}", f"{f['data_over_l2']:.2f}",
+                     f"{f['chi_within_1pt']} ({f['accuracy']:.2%})"])
+    return (["network", "S2 vs area: slope (bound's)", "centre / corner, k = 2, 4, 8",
+             "across / along the trained cut", "through data / in L2",
+             "least chi within 1 point (accuracy)"], rows)
+
+
+def regions_table(analysis):
+    """(header, rows): Rényi-2 (class mean) of every region for each network, with the area,
+    the boundary and the min-cut bound of each flattening."""
+    entries = _entries(analysis)
+    bounds = {c.partition: e for c, e in entries if c.dataset == "mnist"}
+    header = (["region", "area", "boundary"] + [f"{c.dataset[:5]} {c.partition}" for c, _ in entries]
+              + ["bound, up/down", "bound, left/right"])
+    rows = []
+    for name in REGIONS:
+        items = [e["regions"][name] for _, e in entries]
+        rows.append([name, items[0]["area"], items[0]["boundary"]]
+                    + [f"{np.mean(i['renyi2']):.4f}" for i in items]
+                    + [f"{bounds[p]['regions'][name]['min_cut_bound']:.2f}"
+                       for p in ("updown", "leftright")])
+    return header, rows
+
+
+def replica_agreement(analysis):
+    """The largest difference between Rényi-2 by replicas and from the subtree spectrum over
+    every subtree region where both were computed."""
+    return max(float(np.abs(np.array(item["renyi2"]) - np.array(item["renyi2_from_spectrum"])).max())
+               for entry in analysis["models"].values() for item in entry["regions"].values()
+               if "renyi2_from_spectrum" in item)
+
+
+def data_view_table(analysis):
+    """(header, rows): per network, the class means of the top cut's entropy in L2, through
+    the test set and through 10000 training images, and log10 of the Born density at the test
+    images and at uniform random images over its average on the cube."""
+    rows = [[f"{c.dataset} {c.partition}", f"{np.mean(e['data']['entropy']):.3f}",
+             f"{np.mean(e['data']['data_entropy_test']):.3f}",
+             f"{np.mean(e['data']['data_entropy_train']):.3f}",
+             f"{np.mean(e['data']['norm_on_data_log10_test']):+.1f}",
+             f"{np.mean(e['data']['norm_on_uniform_log10']):+.1f}"] for c, e in _entries(analysis)]
+    return (["network", "entropy in L2", "through the test set", "through train images",
+             "log10 Born density, test images", "log10 Born density, uniform images"], rows)
+
+
+def renyi2_seconds(analysis):
+    """(median, largest) seconds of a Rényi-2 by replicas of a region that is not a subtree,
+    and the devices of the analysis's sittings."""
+    seconds = [s for e in analysis["models"].values() for k, s in e["seconds"].items()
+               if k.startswith("region ") and e["regions"][k[len("region "):]]["subtree_level"] is None]
+    devices = sorted({s["device"] for s in analysis.get("sittings", [analysis["provenance"]])})
+    return float(np.median(seconds)), float(max(seconds)), "; ".join(devices)
+
+
+# ------------------------------------------------------------ the store, for the notes
+
+def store_inventory(profile="paper"):
+    """What the store holds of the plan: (rows, hours, plan). rows: one per stored run [id,
+    data set, partition, d, n, seed, init, epochs, final test accuracy, minutes, device];
+    hours: {device: hours of training}; plan: {part of the plan: 'k of N runs stored'}."""
+    rows, hours = [], {}
+    for config in stored_only(all_configs(profile)):
+        metrics, prov = stored(config)
+        hours[prov["device"]] = hours.get(prov["device"], 0) + prov["wall_time_s"] / 3600
+        rows.append([run_id(config), config.dataset, config.partition, config.d, config.n,
+                     config.seed, config.init, config.epochs,
+                     f"{metrics['test_accuracy'][-1]:.4f}", f"{prov['wall_time_s'] / 60:.1f}",
+                     prov["device"]])
+    plan = {"Figure 2": stored_count(fig2_configs(profile).values()),
+            "recipe": stored_count(recipe_configs().values()),
+            "landscape": stored_count(landscape_configs(profile)),
+            "n-sweep": stored_count(n_sweep_configs(profile))}
+    return rows, hours, plan
+
+
+def cost_extremes(first_epoch=81):
+    """Per Fig. 2 run, from ``first_epoch`` on: the largest eval-mode train cost, running train
+    cost and eval-mode test cost, and the final test accuracy: the outliers of the eval-mode
+    costs late in training. Rows [data set, partition, run id, train max, running max, test
+    max, final test accuracy]."""
+    rows = []
+    for config in fig2_configs("paper").values():
+        metrics, _ = stored(config)
+        epochs, running = running_train_cost(metrics)
+        late = [e for e in metrics["epoch"] if e >= first_epoch]
+        rows.append([config.dataset, config.partition, run_id(config),
+                     f"{max(metrics['train_cost'][e - 1] for e in late):.3g}",
+                     f"{running[epochs > first_epoch - 1].max():.3g}",
+                     f"{max(metrics['test_cost'][e - 1] for e in late):.3g}",
+                     f"{metrics['test_accuracy'][-1]:.4f}"])
+    return rows
+
+
+def initialisation_entropy(images=10000, seed=0):
+    """The untrained d = 18 network (seed ``seed``) for beta = 1 and beta = 0: class-mean
+    top-cut entropy and ``entropy.half_state_summary`` with the running statistics at their
+    defaults and after calibrating them on ``images`` MNIST training images. {init: {...}}."""
+    train_x, _ = load("mnist", "train")
+    result = {}
+    for init in ("shift1", "default"):
+        torch.manual_seed(seed)
+        model = build_model(Config(init=init))
+        before = (entanglement_entropy(model).mean().item(), *half_state_summary(model))
+        calibrate_batchnorm(model, model.flatten(train_x[:images]))
+        after = (entanglement_entropy(model).mean().item(), *half_state_summary(model))
+        result[init] = {"default statistics": before, "calibrated": after}
+    return result
+
+
+def recipe_rows():
+    """The training recipe's evidence (``experiments.recipe_configs``), one row per setting:
+    [setting, run id, test accuracy per epoch, eval-mode train cost per epoch, initial entropy
+    (class mean and range)], or 'not stored' for a run the store lacks."""
+    rows = []
+    for name, config in recipe_configs().items():
+        if not stored_only([config]):
+            rows.append([name, run_id(config), "not stored: `qcnn reproduce` makes it", "", ""])
+            continue
+        metrics, _ = stored(config)
+        initial = np.array(metrics["entropy_log"]["entropy"][0])
+        rows.append([name, run_id(config), ", ".join(f"{a:.4f}" for a in metrics["test_accuracy"]),
+                     ", ".join(f"{c:.3g}" for c in metrics["train_cost"]),
+                     f"{initial.mean():.3f} ({initial.min():.3f}-{initial.max():.3f})"])
+    return rows
+
+
+def tree_automorphisms(count=1000):
+    """How the trained d = 18 up/down MNIST network's outputs move under moves of the image:
+    {move: max |alpha(pi x) - alpha(x)| / max |alpha|} over the first ``count`` test images,
+    float64. Swapping the halves and the mirrors are automorphisms of its tree (float64
+    rounding); a shift by one row and a transpose are not (changes of order one)."""
+    net = trained_model(fig2_configs("paper")[("mnist", "updown")]).double()
+    images, _ = load("mnist", "test")
+    x = images[:count].double()
+    half = x.shape[1] // 2
+    moves = {"swap upper and lower halves": torch.cat((x[:, half:], x[:, :half]), dim=1),
+             "mirror left-right": x.flip(2), "mirror up-down": x.flip(1),
+             "half-turn (180 degrees)": x.flip(1).flip(2),
+             "not an automorphism: shift down by one row": x.roll(1, dims=1),
+             "not an automorphism: transpose": x.transpose(1, 2)}
+    with torch.no_grad():
+        alpha = net(x)
+        return {name: ((net(moved) - alpha).abs().max() / alpha.abs().max()).item()
+                for name, moved in moves.items()}

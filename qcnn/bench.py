@@ -6,11 +6,17 @@ import time
 
 import torch
 
-from .entropy import entanglement_entropy, entanglement_entropy_tn
+from .basis import features
+from .config import Config, build_model
+from .entropy import entanglement_entropy
+from .fused import TrainingStep, folded_forward
 from .model import QCNN, forward_flops
+from .reference import entanglement_entropy_tn
+from .train import EVAL_BATCH, evaluate, pick_device
 
 
-def _timed(fn, repeats):
+def timed(fn, repeats):
+    """Seconds of each of ``repeats`` calls of fn() (the chapters time with this too)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -19,17 +25,24 @@ def _timed(fn, repeats):
     return times
 
 
-def bench_entropy(d=18, n=9, image_size=16, repeats=200):
-    """Seconds per call of ``entanglement_entropy`` (10 labels) on the paper's model size,
-    with the tensornetwork cross-check timed beside it. Returns a dict of figures."""
+def bench_entropy(d=18, n=9, image_size=16, repeats=200, network_repeats=3):
+    """Seconds per call of ``entanglement_entropy`` (10 labels) on the paper's model size, the
+    eigenproblems inside it alone (one stack of |C| symmetric D_{L-1} x D_{L-1} matrices), and
+    (``network_repeats`` times; 0: not) the tensornetwork cross-check. Returns a dict of
+    figures."""
     torch.manual_seed(0)
     model = QCNN(d, n, image_size)
     entanglement_entropy(model)                                  # warm-up
-    fast = _timed(lambda: entanglement_entropy(model), repeats)
-    network = _timed(lambda: entanglement_entropy_tn(model), 3)
+    fast = timed(lambda: entanglement_entropy(model), repeats)
+    size = model.widths[-3] + 1
+    stack = torch.randn(model.n_classes, size, size, dtype=torch.float64)
+    stack = stack + stack.transpose(1, 2)
+    eigen = timed(lambda: torch.linalg.eigvalsh(stack), repeats)
+    network = timed(lambda: entanglement_entropy_tn(model), network_repeats) or [float("nan")]
     return {
         "benchmark": "entropy", "d": d, "n": n, "n_pixels": model.n_pixels,
         "entropy_ms_median": 1e3 * statistics.median(fast), "entropy_ms_min": 1e3 * min(fast),
+        "eigenproblems_ms_median": 1e3 * statistics.median(eigen), "eigenproblem_size": size,
         "tensornetwork_ms_median": 1e3 * statistics.median(network),
         "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
     }
@@ -64,10 +77,8 @@ def bench_training(steps=300, d=18, n=9, batch_size=50, n_train=60000, n_test=10
     graph) plus the evaluation of 70000 images, on random data. The arithmetic floor is
     forward + backward (3x forward) FLOPs per epoch over the float32 matmul rate measured here
     at 1024 x 1024; ``floor_ratio`` is the epoch over the floor."""
-    from .basis import features
-    from .fused import TrainingStep, folded_forward
-    from .train import EVAL_BATCH, Config, build_model, evaluate, pick_device
-
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     device = pick_device(device)
     generator = torch.Generator().manual_seed(0)
     leaves = features(torch.rand(n_train + n_test, 256, generator=generator), n).to(device)

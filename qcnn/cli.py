@@ -8,6 +8,9 @@
     qcnn figures [--profile paper|quick]        regenerate every figure from stored runs
     qcnn sweep GRID.yaml                        the training notebook over a parameter grid
     qcnn demo                                   a model, its parameter count and entropies
+
+A bad flag or file is one line naming it and what is allowed, with exit status 2 (argparse)
+or 1 (everything checked later), never a traceback.
 """
 import argparse
 import dataclasses
@@ -15,24 +18,33 @@ import time
 
 import torch
 
-CONFIG_HELP = {
-    "dataset": "data set: mnist | fashion-mnist",
-    "partition": "top cut: updown (row-major flattening) | leftright (transposed)",
-    "d": "channel scale, d_l = d(l+1) (paper: 18)",
-    "n": "Fourier cutoff, d_0 = 2n input channels (paper: 9)",
-    "basis": "feature basis: fourier (eq. 19) | legendre",
-    "init": "batch-norm shift at initialisation: shift1 (beta = 1, trains) | default (beta = 0, "
-            "PyTorch's and the published code's)",
-    "seed": "random seed (initialisation and shuffling)",
-    "epochs": "epochs to train (paper: 90)",
-    "batch_size": "batch size (paper: 50)",
-    "lr": "AdamW learning rate (paper: 0.01)",
-    "weight_decay": "AdamW weight decay (paper: 0.01)",
-    "lr_schedule": "paper (halve every 10 epochs) | published (first halving after 9 epochs)",
-    "limit_train": "use only the first N training images (0: all 60000)",
-    "limit_test": "use only the first N test images (0: all 10000)",
-    "entropy_per_epoch": "how often per epoch to log the entropies and running train cost",
-}
+from .config import Config
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def parse_epochs(text, epochs):
+    """'0,1,5' -> (0, 1, 5); '' -> (); ValueError names --snapshots otherwise, and epochs
+    beyond the run's ``epochs``."""
+    try:
+        chosen = tuple(int(e) for e in text.split(",") if e.strip())
+    except ValueError:
+        raise ValueError(f"--snapshots must be comma-separated epochs like 0,1,5, got {text!r}") from None
+    if any(e < 0 for e in chosen):
+        raise ValueError(f"--snapshots must be epochs >= 0, got {text!r}")
+    beyond = [e for e in chosen if e > epochs]
+    if beyond:
+        raise ValueError(f"--snapshots {beyond} lie beyond --epochs {epochs}: allowed 0..{epochs}")
+    return chosen
 
 
 def cmd_data(args):
@@ -41,30 +53,20 @@ def cmd_data(args):
         fetch(name)
 
 
-def parse_epochs(text):
-    """'0,1,5' -> (0, 1, 5); '' -> (); ValueError names --snapshots otherwise."""
-    try:
-        epochs = tuple(int(e) for e in text.split(",") if e.strip())
-    except ValueError:
-        raise ValueError(f"--snapshots must be comma-separated epochs like 0,1,5, got {text!r}") from None
-    if any(e < 0 for e in epochs):
-        raise ValueError(f"--snapshots must be epochs >= 0, got {text!r}")
-    return epochs
-
-
 def cmd_train(args):
-    from .experiments import snapshots_for
-    from .runs import get_run, run_id
-    from .train import Config
+    from .config import run_id
+    from .experiments import PUBLISHED, snapshots_for
+    from .runs import get_run
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
     if args.published:
-        fields.update(init="default", lr_schedule="published")
-    config = Config(**fields).validated()
-    snapshots = snapshots_for(config) if args.snapshots is None else parse_epochs(args.snapshots)
+        fields.update(PUBLISHED)
+    config = Config(**fields)
+    snapshots = (snapshots_for(config) if args.snapshots is None
+                 else parse_epochs(args.snapshots, config.epochs))
     print(f"run {run_id(config)}: {config}")
     directory, metrics = get_run(config, args.run_dir, device=args.device,
                                  progress=not args.quiet, compile=args.compile,
-                                 snapshots=snapshots)
+                                 snapshots=snapshots, retrain=args.retrain)
     best = max(range(len(metrics["test_accuracy"])), key=metrics["test_accuracy"].__getitem__)
     print(f"{directory}: {len(metrics['epoch'])} epochs; final test accuracy "
           f"{metrics['test_accuracy'][-1]:.4f}, best {metrics['test_accuracy'][best]:.4f} "
@@ -88,9 +90,11 @@ def cluster_client(args):
 
 
 def cmd_reproduce(args):
+    from .analysis import analyze
+    from .config import run_id
     from .experiments import all_configs, snapshots_for
     from .figures import all_figures
-    from .runs import command_line, get_run, run_id
+    from .runs import command_line, get_run
     configs = all_configs(args.profile)
     client = cluster_client(args)
     device = "cuda" if args.gpu_runs else args.device
@@ -106,9 +110,9 @@ def cmd_reproduce(args):
             print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} "
                   f"{config.partition} d={config.d} n={config.n} seed={config.seed} "
                   f"epochs={config.epochs}", flush=True)
-            get_run(config, device=device, progress=not args.quiet, snapshots=snapshots_for(config))
+            get_run(config, device=device, progress=not args.quiet, snapshots=snapshots_for(config),
+                    retrain=args.retrain)
     if args.profile == "paper":
-        from .analysis import analyze
         analyze()
     for name, fig in all_figures(args.profile).items():
         print(f"{fig.provenance['directory']}/{name}.png")
@@ -122,7 +126,8 @@ def cmd_analyze(args):
 
 
 def cmd_figures(args):
-    from .figures import all_figures, current_profile
+    from .experiments import current_profile
+    from .figures import all_figures
     profile = args.profile or current_profile()
     for name, fig in all_figures(profile, args.out).items():
         print(f"{fig.provenance['directory']}/{name}.png: {len(fig.provenance['runs'])} run(s), "
@@ -130,29 +135,34 @@ def cmd_figures(args):
 
 
 def cmd_sweep(args):
-    from .runs import command_line
-    from .sweep import sweep
+    from .runs import TRAINING_NOTEBOOK, command_line
+    from .sweep import read_grid, sweep
     client = cluster_client(args)
     device = "cuda" if args.gpu_runs else args.device
     if client is None:
         sweep(args.grid, device=device, command=command_line())
-    else:
-        with client:
-            sweep(args.grid, client, device=device, threads=args.threads or 1,
-                  command=command_line())
+        return
+    from .cluster import run_all
+    configs = read_grid(args.grid)
+    print(f"{len(configs)} grid points, all valid")
+    with client:
+        run_all(configs, client, device=device, threads=args.threads or 1,
+                command=command_line(), notebook=TRAINING_NOTEBOOK.read_bytes())
 
 
 def cmd_demo(args):
-    from .entropy import entanglement_entropy, entanglement_entropy_tn
-    from .model import QCNN, parameter_count
+    from .entropy import entanglement_entropy
+    from .model import QCNN, parameter_count, parameter_count_eq47
+    from .reference import entanglement_entropy_tn
 
     torch.manual_seed(args.seed)
     model = QCNN(args.d, args.n, args.image_size)
     count = sum(p.numel() for p in model.parameters())
     print(f"q-CNN d={args.d}, n={args.n}, {model.n_pixels} pixels, L={model.n_layers} layers")
     print(f"channel widths d_0..d_L+1: {model.widths}")
-    print(f"parameters: {count} (eq. 46: {parameter_count(args.d, args.n, model.n_pixels)}; "
-          f"eq. 47 with 2n = d, N = 256: 240d^2 + 180d = {240 * args.d**2 + 180 * args.d})")
+    eq47 = (f"eq. 47 with 2n = d: {parameter_count_eq47(args.d, model.n_pixels)}"
+            if 2 * args.n == args.d else "eq. 47 assumes 2n = d")
+    print(f"parameters: {count} (eq. 46: {parameter_count(args.d, args.n, model.n_pixels)}; {eq47})")
     start = time.perf_counter()
     entropy = entanglement_entropy(model)
     elapsed = time.perf_counter() - start
@@ -163,18 +173,23 @@ def cmd_demo(args):
 
 
 def add_cluster_options(p):
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="run on a local Dask cluster of N worker processes")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on a running Dask cluster (e.g. tcp://host:8786)")
-    p.add_argument("--gpu-runs", type=int, default=None, metavar="K",
+    p.add_argument("--gpu-runs", type=positive_int, default=None, metavar="K",
                    help="K runs at once on this machine's GPU (a local cluster of K workers)")
-    p.add_argument("--threads", type=int, default=None, metavar="T",
+    p.add_argument("--threads", type=positive_int, default=None, metavar="T",
                    help="torch threads per run (default: 1 on a cluster, all cores otherwise)")
 
 
+def add_retrain(p):
+    p.add_argument("--retrain", action="store_true",
+                   help="train a run again whose metrics are stored but whose weights are missing "
+                   "(its metrics and provenance are rewritten)")
+
+
 def build_parser():
-    from .train import Config
     parser = argparse.ArgumentParser(
         prog="qcnn", description="The q-CNN of 'Entangled q-Convolutional Neural Nets' "
         "(Anagiannis & Cheng 2021): data, training runs, entanglement entropy, benchmarks.")
@@ -192,10 +207,11 @@ def build_parser():
         "one. Defaults are the paper's settings with the recipe that trains (init shift1).")
     for field in dataclasses.fields(Config):
         p.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
-                       default=field.default, help=f"{CONFIG_HELP[field.name]} (default: "
+                       default=field.default, help=f"{field.metadata['help']} (default: "
                        f"{field.default})")
     p.add_argument("--published", action="store_true",
-                   help="the published code's settings: --init default --lr-schedule published")
+                   help="the published code's recipe: --init default --weight-init xavier "
+                   "--dtype float64 --lr-schedule published")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument("--run-dir", default=None, help="directory of the run (default: the run store)")
     p.add_argument("--compile", default="auto", help="torch.compile: auto (long runs) | on | off")
@@ -203,11 +219,13 @@ def build_parser():
                    help="comma-separated epochs after which to keep the weights, 0 = before "
                    "training (default: 0,1,2,5,10,20,30,45,60,90 for the Fig. 2 runs, none else)")
     p.add_argument("--quiet", action="store_true", help="no progress bars (CI, logs)")
+    add_retrain(p)
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("bench", help="timing figures; the last line is JSON")
     p.add_argument("what", nargs="?", default="all", choices=["entropy", "train", "all"])
-    p.add_argument("--steps", type=int, default=300, help="training steps to time (default 300)")
+    p.add_argument("--steps", type=positive_int, default=300,
+                   help="training steps to time (default 300)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.set_defaults(run=cmd_bench)
 
@@ -218,12 +236,13 @@ def build_parser():
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     add_cluster_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_retrain(p)
     p.set_defaults(run=cmd_reproduce)
 
     p = commands.add_parser("analyze", help="precompute the analyses of the chapter on every "
                             "cut (Rényi-2 of regions, the data's view, truncation)")
     p.add_argument("--force", action="store_true", help="recompute what is stored")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: all)")
     p.set_defaults(run=cmd_analyze)
 
     p = commands.add_parser("figures", help="regenerate every figure from stored runs")
@@ -239,9 +258,9 @@ def build_parser():
     p.set_defaults(run=cmd_sweep)
 
     p = commands.add_parser("demo", help="build a q-CNN, print its parameter count and entropies")
-    p.add_argument("--d", type=int, default=18, help="channel scale: d_l = d(l+1) (default 18)")
-    p.add_argument("--n", type=int, default=9, help="Fourier cutoff: d_0 = 2n (default 9)")
-    p.add_argument("--image-size", type=int, default=16, help="image side, a power of two")
+    p.add_argument("--d", type=positive_int, default=18, help="channel scale: d_l = d(l+1) (default 18)")
+    p.add_argument("--n", type=positive_int, default=9, help="Fourier cutoff: d_0 = 2n (default 9)")
+    p.add_argument("--image-size", type=positive_int, default=16, help="image side, a power of two")
     p.add_argument("--seed", type=int, default=0, help="random seed of the initialisation")
     p.set_defaults(run=cmd_demo)
     return parser
@@ -251,7 +270,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError) as error:   # bad parameters: one line, no traceback
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
         raise SystemExit(f"qcnn: error: {error}") from None
 
 

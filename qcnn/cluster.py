@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .data import write_atomic
+from .config import Config, build_model, run_id
+from .data import N_TEST, N_TRAIN, write_atomic
 from .model import forward_flops
-from .runs import RUNS_ROOT, get_run, is_complete, run_directory, run_id
-from .train import N_TEST, N_TRAIN, Config, build_model
+from .runs import RUNS_ROOT, execute_notebook, get_run, is_complete, run_directory, weight_files
 
 TOKEN = ".qcnn-store-token"
 RUN_FILES = ("config.json", "metrics.json", "provenance.json")
@@ -44,7 +44,7 @@ def run_task(config_dict, snapshots, device, threads, root, token, command, note
     training.ipynb. Returns (run id, files): files is None when the run landed in the client's
     store, else {relative path: bytes} for the client to write."""
     torch.set_num_threads(threads)
-    config = Config(**config_dict)
+    config = Config.from_dict(config_dict)
     shared = Path(root, TOKEN).exists() and Path(root, TOKEN).read_text() == token
     store = Path(root) if shared else Path(tempfile.gettempdir()) / "qcnn-runs"
     directory = store / run_id(config)
@@ -52,11 +52,10 @@ def run_task(config_dict, snapshots, device, threads, root, token, command, note
         get_run(config, directory, device=device, progress=False, snapshots=snapshots,
                 command=command)
     else:
-        from .sweep import execute_notebook
         execute_notebook(notebook, config, directory, device, command, store)
     if shared:
         return run_id(config), None
-    names = [*RUN_FILES, *(str(p.relative_to(directory)) for p in directory.rglob("*.safetensors")),
+    names = [*RUN_FILES, *weight_files(directory),
              *(["training.ipynb"] if notebook is not None else [])]
     return run_id(config), {name: (directory / name).read_bytes() for name in names}
 

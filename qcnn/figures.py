@@ -1,16 +1,19 @@
-"""One function per figure. Each reads stored runs (or precomputed analyses), draws, and
-writes ``figures/<name>.png``, ``.pdf`` and ``<name>.json``: the runs it used (id, config,
-the commit that trained it, a hash of its metrics) and the code that drew it (a hash of the
-``qcnn`` sources and the last commit that changed them), so the same code and runs give the
-same files on every rebuild. The book and ``qcnn figures`` call the same functions.
+"""Drawing only: one function per figure, each registered in ``FIGURES``.
+
+Every figure function reads stored runs (``qcnn.experiments`` says which), precomputed analyses
+(``qcnn.analysis``) or committed weights, draws, and ``save``s ``figures/<name>.png``, ``.pdf``
+and ``<name>.json``: the runs it used (id, config, the commit that trained it, a hash of its
+metrics), its other inputs and the code that drew it (a hash of the ``qcnn`` sources and the
+last commit that changed them), so the same code and runs give the same files on every
+rebuild. The book and ``qcnn figures`` call the same functions; in a chapter,
+``glue_figure(fig)`` glues a figure and its provenance note for a captioned MyST figure.
 
 Figures of the paper: ``fig1`` .. ``fig3b``. The book's own: ``accuracy_vs_d`` (the d-claim),
-``entropy_over_seeds`` (MNIST stabilises, Fashion-MNIST keeps growing), ``correlation_tests``
-(entropy against cost, trends removed), and the chapter on every cut (``cuts_*``).
+``entropy_over_seeds``, ``correlation_tests``, the chapter on every cut (``cuts_*``), and the
+chapters' illustrations (``basis``, ``born_rule``, ``half_turn``, ``entropy_by_label``).
 
-Profiles: ``paper`` (the experiments of ``qcnn.experiments``, the default) or ``quick`` (the
-smoke profile; its figures go to ``figures/quick/``, never beside the paper's). The environment
-variable QCNN_PROFILE picks one.
+Profiles: ``paper`` (the default) or ``quick`` (the smoke profile; its figures go to
+``figures/quick/``, never beside the paper's). The environment variable QCNN_PROFILE picks one.
 """
 import hashlib
 import json
@@ -23,59 +26,41 @@ import matplotlib
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from . import stats  # noqa: E402
-from .data import DATASETS  # noqa: E402
-from .experiments import (PROFILES, check_profile, fig2_configs, landscape_configs,  # noqa: E402
-                          n_sweep_configs)
-from .runs import REPO_ROOT, is_complete, load_run, run_directory, run_id  # noqa: E402
+from .analysis import ANALYSES_ROOT, load_analysis  # noqa: E402
+from .basis import dirichlet_kernel, extended_features  # noqa: E402
+from .config import run_id  # noqa: E402
+from .data import DATASETS, load  # noqa: E402
+from .experiments import (MIN_ACROSS, PAPER_ACCURACY, across_population, current_profile,  # noqa: E402
+                          fig2_configs, first_epoch_of, landscape_configs, landscape_runs,
+                          landscape_table, paper_runs, seed_runs, stored_count)
+from .model import born_probabilities, predict  # noqa: E402
+from .runs import REPO_ROOT, stored, trained_model  # noqa: E402
 
 FIGURES_ROOT = REPO_ROOT / "figures"
+
+# The style, shared with the explorer.
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 COLORS = {"mnist": "tab:blue", "fashion-mnist": "tab:orange"}
 MARKERS = {"mnist": "o", "fashion-mnist": "^"}
-PAPER_ACCURACY = {"mnist": 0.97, "fashion-mnist": 0.89}
+LINESTYLES = {"updown": "-", "leftright": "--"}
+
+# name -> (kind, function): "paper" figures take (profile, out_dir), "book" figures (out_dir)
+# and are drawn for the paper profile only.
+FIGURES = {}
 
 
-def current_profile():
-    """QCNN_PROFILE, else 'paper'."""
-    return check_profile(os.environ.get("QCNN_PROFILE", "paper"))
+def figure(kind):
+    """Register a figure function under its name."""
+    def register(function):
+        FIGURES[function.__name__] = (kind, function)
+        return function
+    return register
 
 
-def stored(config):
-    """(metrics, provenance) of a stored run, or an error that says how to make it."""
-    from .runs import train_flags
-    try:
-        _, metrics, provenance = load_run(run_id(config))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"run {run_id(config)} is not stored: make it with `qcnn train "
-                                f"{train_flags(config)}` or `qcnn reproduce`") from None
-    return metrics, provenance
-
-
-def stored_only(configs):
-    """The configs among ``configs`` whose runs are stored (metrics and weights), in order.
-    The many-run figures and the claims use what is stored and say how much that is."""
-    return [c for c in configs if is_complete(run_directory(c))]
-
-
-def paper_runs(profile="paper"):
-    """Every stored run of the profile that trains with the book's recipe (Fig. 2, the
-    landscape and the n-sweep), without repeats: the population of Fig. 3(b) and of the claims."""
-    return stored_only(dict.fromkeys([*fig2_configs(profile).values(), *landscape_configs(profile),
-                                      *n_sweep_configs(profile)]))
-
-
-def landscape_runs(profile="paper"):
-    """The stored runs of the landscape (every d and seed, both data sets)."""
-    return stored_only(landscape_configs(profile))
-
-
-def stored_count(configs):
-    """'k of N runs stored' for a caption or title."""
-    configs = list(configs)
-    return f"{len(stored_only(configs))} of {len(configs)} runs stored"
-
+# ----------------------------------------------------------------------------- provenance
 
 def figures_dir(profile, out_dir=None):
     """figures/ for the paper profile, figures/quick/ (not committed) for the smoke profile."""
@@ -90,9 +75,8 @@ def relative(path):
 
 def code_version():
     """The drawing code: SHA-256 of the qcnn sources and the last commit that changed them."""
-    package = REPO_ROOT / "qcnn"
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
+    for path in sorted((REPO_ROOT / "qcnn").glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     commit = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "--", "qcnn"],
                             capture_output=True, text=True).stdout.strip() or "unknown"
@@ -130,6 +114,31 @@ def provenance_note(fig):
             f"commits and hashes in {record['directory']}/{record['figure']}.json.")
 
 
+def glue_figure(fig, name=None):
+    """In a chapter: glue ``fig`` (as ``name``, default its figure name) and its provenance note
+    (as ``<name>-note``) for a ``{glue:figure}`` with a caption, then close it."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+    name = name or fig.provenance["figure"]
+    glue(name, fig, display=False)
+    if hasattr(fig, "provenance"):
+        glue(f"{name}-note", Markdown(provenance_note(fig)), display=False)
+    plt.close(fig)
+
+
+def analysis_input():
+    """The stored analysis and the line that names it (with its hash) in a figure's record."""
+    path = ANALYSES_ROOT / "cuts.json"
+    analysis = load_analysis(path)
+    return analysis, f"{relative(path)} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
+
+
+def d_colors(ds):
+    """One colour per d (viridis), for the many-run figures."""
+    cmap = plt.get_cmap("viridis")
+    return {d: cmap(i / max(1, len(ds) - 1)) for i, d in enumerate(sorted(ds))}
+
+
 # ------------------------------------------------------------------------ one run at a glance
 
 def entropy_by_class(metrics, ax, title=""):
@@ -145,11 +154,12 @@ def entropy_by_class(metrics, ax, title=""):
 
 
 def run_curves(metrics, title=""):
-    """A run at a glance: accuracy, cost and per-label entropy against epochs (not saved)."""
+    """A run at a glance: accuracy, cost and per-label entropy against epochs (not saved: the
+    training chapter and the explorer's quick run show it for any run)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     for key, style in (("train", "-"), ("test", "--")):
-        axes[0].plot(metrics["epoch"], metrics[f"{key}_accuracy"], style, label=key)
-        axes[1].plot(metrics["epoch"], metrics[f"{key}_cost"], style, label=key)
+        axes[0].plot(metrics["epoch"], metrics[f"{key}_accuracy"], style, label=f"{key} (eval mode)")
+        axes[1].plot(metrics["epoch"], metrics[f"{key}_cost"], style, label=f"{key} (eval mode)")
     axes[0].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     axes[1].set(xlabel="epoch", ylabel="cost (eq. 48)", yscale="log", title="cost")
     for ax in axes[:2]:
@@ -161,428 +171,14 @@ def run_curves(metrics, title=""):
     return fig
 
 
-# --------------------------------------------------------------------------- paper figures
-
 def _fig2_runs(partition, profile):
     configs = fig2_configs(profile)
     return [configs[(ds, partition)] for ds in DATASETS]
 
 
-def _train_test_curves(name, train_series, test_key, ylabel, title, profile, out_dir,
-                       yscale="linear"):
-    profile = profile or current_profile()
-    configs = _fig2_runs("leftright", profile)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for config in configs:
-        m, _ = stored(config)
-        ax.plot(*train_series(m), color=COLORS[config.dataset], label=f"{NAMES[config.dataset]} train")
-        ax.plot(m["epoch"], m[test_key], "--", color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} test")
-    ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(fig, name, configs, figures_dir(profile, out_dir))
+# --------------------------------------------------------------------------- paper figures
 
-
-def fig2a(profile=None, out_dir=None):
-    """Fig. 2(a): train and test accuracy per epoch (eval mode, full sets), d = 18, both data
-    sets (the left/right runs)."""
-    return _train_test_curves("fig2a", lambda m: (m["epoch"], m["train_accuracy"]),
-                              "test_accuracy", "accuracy", "(a) accuracy during training",
-                              profile, out_dir)
-
-
-def fig2b(profile=None, out_dir=None):
-    """Fig. 2(b): the cost (eq. 48) during training: the running train cost (10 points an
-    epoch) and the test cost after each epoch, d = 18, both data sets. The eval-mode cost over
-    the whole training set has outliers late in training (see the reproduction notes)."""
-    return _train_test_curves("fig2b", stats.running_train_cost, "test_cost", "cost (eq. 48)",
-                              "(b) cost during training", profile, out_dir, yscale="log")
-
-
-def _entropy_trend(name, partition, title, profile, out_dir):
-    profile = profile or current_profile()
-    configs = _fig2_runs(partition, profile)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for config in configs:
-        m, _ = stored(config)
-        epochs, entropy = stats.class_mean_entropy(m)
-        ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
-        ax.plot(*stats.window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} (2-epoch window)")
-    ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
-    ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
-           title=title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(fig, name, configs, figures_dir(profile, out_dir))
-
-
-def fig2c(profile=None, out_dir=None):
-    """Fig. 2(c): left/right entropy, averaged over classes and a 2-epoch window."""
-    return _entropy_trend("fig2c", "leftright", "(c) left/right entanglement entropy",
-                          profile, out_dir)
-
-
-def fig2d(profile=None, out_dir=None):
-    """Fig. 2(d): up/down entropy of the runs with the up/down flattening."""
-    return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
-
-
-def _entropy_vs_cost(ax, metrics, color, marker_train, marker_test, first_epoch, label=None):
-    keep = np.array(metrics["epoch"]) >= first_epoch
-    entropy = stats.epoch_mean_entropy(metrics)[keep]
-    ax.scatter(stats.epoch_running_cost(metrics)[keep], entropy, s=9, marker=marker_train,
-               color=color, alpha=0.5, label=f"{label} train" if label else None)
-    ax.scatter(np.array(metrics["test_cost"])[keep], entropy, s=9, marker=marker_test,
-               facecolors="none", edgecolors=color, alpha=0.7,
-               label=f"{label} test" if label else None)
-
-
-def first_epoch_of(profile):
-    """Where Fig. 3 starts: epoch 30 for the paper (§4.2 drops the first 30 as too noisy), the
-    second half of the quick runs."""
-    return 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2 + 1
-
-
-def fig3a(profile=None, out_dir=None):
-    """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
-    (filled) and test cost (open), from epoch 30 on, d = 18 left/right runs."""
-    profile = profile or current_profile()
-    configs = _fig2_runs("leftright", profile)
-    first = first_epoch_of(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, config in zip(axes, configs):
-        m, _ = stored(config)
-        _entropy_vs_cost(ax, m, COLORS[config.dataset], "o", "o", first, NAMES[config.dataset])
-        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(a) {NAMES[config.dataset]}, epochs {first}-{len(m['epoch'])}")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return save(fig, "fig3a", configs, figures_dir(profile, out_dir))
-
-
-def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): the same across every run of the profile (the landscape of d and seeds, the
-    Fig. 2 runs, the n-sweep), all epochs after the first: running train cost (left) and test
-    cost (right); colour d, marker data set."""
-    profile = profile or current_profile()
-    configs = paper_runs(profile)
-    ds = sorted({c.d for c in configs})
-    cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for config in configs:
-        m, _ = stored(config)
-        color = cmap(ds.index(config.d) / max(1, len(ds) - 1))
-        keep = np.array(m["epoch"]) >= 2
-        entropy = stats.epoch_mean_entropy(m)[keep]
-        axes[0].scatter(stats.epoch_running_cost(m)[keep], entropy, s=5, color=color,
-                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
-        axes[1].scatter(np.array(m["test_cost"])[keep], entropy, s=5, color=color,
-                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
-    for ax, kind in zip(axes, ("running train cost", "test cost")):
-        ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(b) {len(configs)} stored runs, epochs >= 2: {kind}")
-        ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], ls="", marker="s", color=cmap(i / max(1, len(ds) - 1)),
-                          label=f"d = {d}") for i, d in enumerate(ds)]
-    handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=NAMES[n])
-                for n in DATASETS]
-    axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
-
-
-# ----------------------------------------------------------------- the book's own figures
-
-def landscape_table(profile="paper"):
-    """{dataset: {d: [(seed, best test accuracy, final test accuracy), ...]}} of the landscape's
-    stored runs (every data set present, perhaps with no d yet)."""
-    table = {name: {} for name in DATASETS}
-    for config in landscape_runs(profile):
-        m, _ = stored(config)
-        table[config.dataset].setdefault(config.d, []).append(
-            (config.seed, max(m["test_accuracy"]), m["test_accuracy"][-1]))
-    return table
-
-
-def accuracy_vs_d(profile=None, out_dir=None):
-    """Best (filled) and final (open) test accuracy of every landscape run against d, one dot
-    per seed, the seed mean as a line; the paper's 97% / 89% dashed."""
-    profile = profile or current_profile()
-    table = landscape_table(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, name in zip(axes, DATASETS):
-        ds = sorted(table[name])
-        runs = sum(len(rows) for rows in table[name].values())
-        total = sum(c.dataset == name for c in landscape_configs(profile))
-        if not ds:
-            ax.text(0.5, 0.5, f"no landscape run of {NAMES[name]} stored yet\n(`qcnn reproduce` makes them)",
-                    ha="center", va="center", transform=ax.transAxes)
-            ax.set(title=f"{NAMES[name]}: 0 of {total} runs stored")
-            continue
-        for key, index, fill in (("best", 1, True), ("final", 2, False)):
-            values = [[row[index] for row in table[name][d]] for d in ds]
-            for d, vs in zip(ds, values):
-                ax.scatter([d] * len(vs), vs, s=18, color=COLORS[name] if fill else "none",
-                           edgecolors=COLORS[name], zorder=3)
-            ax.plot(ds, [np.mean(v) for v in values], color=COLORS[name], lw=1,
-                    ls="-" if fill else ":", label=f"{key} (seed mean)")
-        ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
-        ax.axvspan(10, 40, color="grey", alpha=0.08)
-        ax.set(xlabel="d (channel scale)", ylabel="test accuracy", xscale="log", xticks=ds,
-               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {runs} of {total} runs stored")
-        ax.legend(fontsize=8, loc="lower right")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return save(fig, "accuracy_vs_d", landscape_runs(profile), figures_dir(profile, out_dir))
-
-
-def seed_runs(profile="paper"):
-    """The stored d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
-    return {name: sorted((c for c in landscape_runs(profile) if c.d == 18 and c.dataset == name),
-                         key=lambda c: c.seed) for name in DATASETS}
-
-
-def entropy_over_seeds(profile=None, out_dir=None):
-    """The epoch-mean entropy (class average) of the d = 18 up/down runs, every seed: does
-    MNIST's level off while Fashion-MNIST's keeps growing? The shaded band is the seeds'
-    range; the last third (where the claim is judged) is marked."""
-    profile = profile or current_profile()
-    runs = seed_runs(profile)
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for name, configs in runs.items():
-        curves = np.array([stats.epoch_mean_entropy(stored(c)[0]) for c in configs])
-        epochs = np.arange(1, curves.shape[1] + 1)
-        for curve in curves:
-            ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
-        ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
-        ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
-                label=f"{NAMES[name]}: {len(configs)} seeds (mean, range)")
-    ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
-    ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
-           title="d = 18, up/down: every seed")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
-                figures_dir(profile, out_dir))
-
-
-MIN_ACROSS = 6      # stored runs an across-run rank correlation and its run bootstrap need
-
-
-def across_population(profile, name, within_d):
-    """The stored landscape runs of data set ``name`` that an across-run correlation uses:
-    all of them (pooled over d) or, ``within_d``, those whose d has two seeds or more; empty
-    when fewer than MIN_ACROSS."""
-    configs = [c for c in landscape_runs(profile) if c.dataset == name]
-    if within_d:
-        configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
-    return configs if len(configs) >= MIN_ACROSS else []
-
-
-def correlation_tests(profile=None, out_dir=None):
-    """Entropy against cost, with the shared trend over epochs taken out. (a) Across runs at
-    matched epochs: at each epoch, Spearman rho over the landscape's runs of the entropy
-    against the log running train cost, pooled over d (solid) and within d (dashed: each d's
-    mean removed). (b) Within each run from epoch 30: rho of the raw epoch series (as §4.2
-    reads Fig. 3) and after removing the trend (first differences; residuals from a 5-epoch
-    moving average)."""
-    profile = profile or current_profile()
-    first = first_epoch_of(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    drawn = False
-    for name in DATASETS:
-        for within_d, ls, what in ((False, "-", "pooled over d"), (True, "--", "within d")):
-            configs = across_population(profile, name, within_d)
-            if not configs:
-                continue
-            table = stats.run_table([stored(c)[0] for c in configs])
-            rho, epochs = stats.across_runs(table, 2, [c.d for c in configs] if within_d else None)
-            axes[0].plot(epochs, rho["train"], ls=ls, color=COLORS[name], lw=1.2,
-                         label=f"{NAMES[name]}, {what}")
-            drawn = True
-    axes[0].axhline(0, color="black", lw=0.8)
-    axes[0].set(xlabel="epoch", ylabel="Spearman rho across runs\n(entropy vs train cost)",
-                ylim=(-1, 1), title=f"(a) across runs at the same epoch ({stored_count(landscape_configs(profile))})")
-    if drawn:
-        axes[0].legend(fontsize=7)
-    else:
-        axes[0].text(0.5, 0.25, f"fewer than {MIN_ACROSS} landscape runs of a data set stored yet",
-                     ha="center", transform=axes[0].transAxes)
-    axes[0].grid(alpha=0.3)
-    configs = paper_runs(profile)
-    hows = [(None, "raw"), ("differences", "differences"), ("moving5", "moving-average residuals")]
-    for i, (how, label) in enumerate(hows):
-        for name in DATASETS:
-            rhos = [stats.within_run(stored(c)[0], first, how)["train"] for c in configs
-                    if c.dataset == name]
-            x = i + (0.15 if name == "fashion-mnist" else -0.15)
-            axes[1].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
-                            color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
-            axes[1].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
-    axes[1].axhline(0, color="black", lw=0.8)
-    axes[1].set(xticks=range(len(hows)), xticklabels=[label for _, label in hows], ylim=(-1, 1),
-                ylabel="Spearman rho within a run\n(entropy vs train cost)",
-                title=f"(b) within each run, epochs {first}+ (bar: median)")
-    axes[1].legend(fontsize=7)
-    axes[1].grid(alpha=0.3)
-    fig.tight_layout()
-    return save(fig, "correlation_tests", paper_runs(profile), figures_dir(profile, out_dir))
-
-
-# ------------------------------------------------------------------- every cut of the tree
-
-def _fig2_models(epoch=None):
-    """{(dataset, partition): (Config, trained model in float64)} of the Fig. 2 runs."""
-    from .runs import trained_model
-    return {key: (c, trained_model(c, epoch=epoch).double()) for key, c in fig2_configs("paper").items()}
-
-
-LINESTYLES = {"updown": "-", "leftright": "--"}
-
-
-def _label(key):
-    return f"{NAMES[key[0]]}, {key[1]}"
-
-
-def cuts_levels(out_dir=None):
-    """Entropy across the cut of one subtree of 2^k leaves, k = 0..7 (class mean; bars: the
-    labels' range), of the four trained d = 18 networks, against the min-cut bound of that cut
-    (grey). Right: the share of the bound used."""
-    from .cuts import min_cut_bound, subtree_entropies, subtree_region
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    models = _fig2_models()
-    for key, (config, model) in models.items():
-        rows = subtree_entropies(model).numpy()
-        levels = np.arange(len(rows))
-        bound = np.array([min_cut_bound(model, subtree_region(model, k)) for k in levels])
-        axes[0].errorbar(levels, rows.mean(1), yerr=[rows.mean(1) - rows.min(1), rows.max(1) - rows.mean(1)],
-                         color=COLORS[key[0]], ls=LINESTYLES[key[1]], marker="o", ms=3, capsize=2,
-                         label=_label(key))
-        axes[1].plot(levels, rows.mean(1) / bound, color=COLORS[key[0]], ls=LINESTYLES[key[1]],
-                     marker="o", ms=3, label=_label(key))
-    axes[0].plot(levels, bound, color="grey", lw=2, alpha=0.5, label="min-cut bound")
-    axes[0].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy (nats)", yscale="log",
-                title="entropy of one subtree against the rest")
-    axes[1].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy / bound", yscale="log",
-                title="share of the capacity used")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return save(fig, "cuts_levels", list(fig2_configs("paper").values()), figures_dir("paper", out_dir))
-
-
-def cuts_growth(out_dir=None):
-    """How the entropy of each level's subtrees grows during training: class-mean entropy of
-    the subtree cut at level k against the epoch, from the weight snapshots of the four
-    d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90)."""
-    from .experiments import SNAPSHOT_EPOCHS
-    from .cuts import subtree_entropies
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
-    cmap = plt.get_cmap("plasma")
-    for ax, (key, config) in zip(axes, fig2_configs("paper").items()):
-        from .runs import trained_model
-        rows = np.array([subtree_entropies(trained_model(config, epoch=e).double()).mean(1).numpy()
-                         for e in SNAPSHOT_EPOCHS])
-        for k in range(rows.shape[1]):
-            ax.plot(SNAPSHOT_EPOCHS, rows[:, k], marker="o", ms=3, color=cmap(k / rows.shape[1]),
-                    label=f"k = {k}")
-        ax.set(xlabel="epoch", xscale="symlog", yscale="log", title=_label(key))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("entropy (nats), class mean")
-    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    return save(fig, "cuts_growth", list(fig2_configs("paper").values()), figures_dir("paper", out_dir))
-
-
-def _analysis_input():
-    from .analysis import ANALYSES_ROOT, load_analysis
-    path = ANALYSES_ROOT / "cuts.json"
-    analysis = load_analysis(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return analysis, f"{relative(path)} (sha256 {digest})"
-
-
-def _analysed(analysis):
-    """[(key, Config, analysis entry)] for the Fig. 2 runs, in a fixed order."""
-    return [(key, c, analysis["models"][run_id(c)]) for key, c in fig2_configs("paper").items()
-            if run_id(c) in analysis["models"]]
-
-
-def cuts_area(out_dir=None):
-    """Rényi-2 entropy (class mean) of blocks, rows, columns and half-planes of the four
-    trained networks against the region's boundary length (left), its area (middle) and its
-    min-cut bound (right). Corner and centre blocks have the same area but different boundaries;
-    a top and a middle row have boundaries 16 and 32."""
-    analysis, source = _analysis_input()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for key, config, entry in _analysed(analysis):
-        items = entry["regions"]
-        for i, quantity in enumerate(("boundary", "area", "min_cut_bound")):
-            xs = [item[quantity] for item in items.values()]
-            ys = [np.mean(item["renyi2"]) for item in items.values()]
-            axes[i].scatter(xs, ys, color=COLORS[key[0]], marker="o" if key[1] == "updown" else "s",
-                            s=22, alpha=0.8, label=_label(key))
-    for ax, xlabel in zip(axes, ("boundary length (pixel edges)", "area (pixels)", "min-cut bound (nats)")):
-        ax.set(xlabel=xlabel, ylabel="Rényi-2 entropy (nats), class mean", yscale="log")
-        ax.grid(alpha=0.3)
-    axes[1].set_xscale("log")
-    axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    return save(fig, "cuts_area", list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
-                inputs=[source])
-
-
-def cuts_data(out_dir=None):
-    """Left: the top-cut entropy of each label seen through the test set (the chimera matrix
-    alpha_y(half of one image, half of another)) against the entropy in L^2([0,1]^N). Right:
-    where each label state's norm lies: log10 of the Born density at the test images over its
-    average on the cube (at random uniform images: about 0)."""
-    analysis, source = _analysis_input()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for i, (key, config, entry) in enumerate(_analysed(analysis)):
-        data = entry["data"]
-        axes[0].scatter(data["entropy"], data["data_entropy_test"], color=COLORS[key[0]],
-                        marker="o" if key[1] == "updown" else "s", s=22, label=_label(key))
-        x = np.arange(10) + 0.2 * (i - 1.5)
-        axes[1].bar(x, data["norm_on_data_log10_test"], width=0.2, color=COLORS[key[0]],
-                    alpha=1 if key[1] == "updown" else 0.5, label=_label(key))
-    top = max(axes[0].get_xlim()[1], axes[0].get_ylim()[1])
-    axes[0].plot([0, top], [0, top], color="grey", ls=":", label="equal")
-    axes[0].set(xlabel="entropy in L^2 (nats)", ylabel="entropy through the test set (nats)",
-                title="the top cut: the state against the data's view")
-    axes[1].axhline(0, color="black", lw=0.8)
-    axes[1].set(xlabel="label y", xticks=range(10), ylabel="log10 (mean over test images of\n"
-                "|alpha_y|^2 / <Psi_y|Psi_y>)", title="where the norm lies")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return save(fig, "cuts_data", list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
-                inputs=[source])
-
-
-def cuts_truncation(out_dir=None):
-    """Test accuracy of the trained networks with every bond cut to its chi leading Schmidt
-    states (the label-averaged reduced density matrix of each level), against chi."""
-    analysis, source = _analysis_input()
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for key, config, entry in _analysed(analysis):
-        t = entry["truncation"]
-        ax.plot(t["chi"], t["test_accuracy"], color=COLORS[key[0]], ls=LINESTYLES[key[1]],
-                marker="o", ms=3, label=_label(key))
-    ax.set(xlabel="chi (channels kept per level)", ylabel="test accuracy", xscale="log",
-           title="compressing the tree (Gao et al.)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save(fig, "cuts_truncation", list(fig2_configs("paper").values()),
-                figures_dir("paper", out_dir), inputs=[source])
-
-
+@figure("paper")
 def fig1(profile=None, out_dir=None, n_pixels=8):
     """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8; both
     read from the pixels at the bottom to the label at the top."""
@@ -635,22 +231,480 @@ def fig1(profile=None, out_dir=None, n_pixels=8):
     return save(fig, "fig1", [], figures_dir(profile or current_profile(), out_dir))
 
 
+def _train_test_curves(name, train_series, train_label, test_key, ylabel, title, profile,
+                       out_dir, yscale="linear"):
+    profile = profile or current_profile()
+    configs = _fig2_runs("leftright", profile)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for config in configs:
+        m, _ = stored(config)
+        ax.plot(*train_series(m), color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} {train_label}")
+        ax.plot(m["epoch"], m[test_key], "--", color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} test (eval mode)")
+    ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, name, configs, figures_dir(profile, out_dir))
 
-PAPER_FIGURES = ("fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "accuracy_vs_d",
-                 "entropy_over_seeds", "correlation_tests")
-CUT_FIGURES = ("cuts_levels", "cuts_growth", "cuts_area", "cuts_data", "cuts_truncation")
+
+@figure("paper")
+def fig2a(profile=None, out_dir=None):
+    """Fig. 2(a): train and test accuracy per epoch (eval mode, full sets), d = 18, both data
+    sets (the left/right runs)."""
+    return _train_test_curves("fig2a", lambda m: (m["epoch"], m["train_accuracy"]),
+                              "train (eval mode)", "test_accuracy", "accuracy",
+                              "(a) accuracy during training", profile, out_dir)
+
+
+@figure("paper")
+def fig2b(profile=None, out_dir=None):
+    """Fig. 2(b): the cost (eq. 48) during training: the running train cost (train mode, the
+    batches' mean loss between 10 points an epoch) and the test cost after each epoch (eval
+    mode), d = 18, both data sets."""
+    return _train_test_curves("fig2b", stats.running_train_cost, "train (running, train mode)",
+                              "test_cost", "cost (eq. 48)", "(b) cost during training",
+                              profile, out_dir, yscale="log")
+
+
+def _entropy_trend(name, partition, title, profile, out_dir):
+    profile = profile or current_profile()
+    configs = _fig2_runs(partition, profile)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for config in configs:
+        m, _ = stored(config)
+        epochs, entropy = stats.class_mean_entropy(m)
+        ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
+        ax.plot(*stats.window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
+                label=f"{NAMES[config.dataset]} (2-epoch window)")
+    ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
+    ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
+           title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, name, configs, figures_dir(profile, out_dir))
+
+
+@figure("paper")
+def fig2c(profile=None, out_dir=None):
+    """Fig. 2(c): left/right entropy, averaged over classes and a 2-epoch window."""
+    return _entropy_trend("fig2c", "leftright", "(c) left/right entanglement entropy",
+                          profile, out_dir)
+
+
+@figure("paper")
+def fig2d(profile=None, out_dir=None):
+    """Fig. 2(d): up/down entropy of the runs with the up/down flattening."""
+    return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
+
+
+@figure("paper")
+def fig3a(profile=None, out_dir=None):
+    """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
+    (filled) and test cost (open), from epoch 30 on, d = 18 left/right runs."""
+    profile = profile or current_profile()
+    configs = _fig2_runs("leftright", profile)
+    first = first_epoch_of(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, config in zip(axes, configs):
+        m, _ = stored(config)
+        keep = np.array(m["epoch"]) >= first
+        entropy = stats.epoch_mean_entropy(m)[keep]
+        color, name = COLORS[config.dataset], NAMES[config.dataset]
+        ax.scatter(stats.epoch_running_cost(m)[keep], entropy, s=9, color=color, alpha=0.5,
+                   label=f"{name} train")
+        ax.scatter(np.array(m["test_cost"])[keep], entropy, s=9, facecolors="none",
+                   edgecolors=color, alpha=0.7, label=f"{name} test")
+        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
+               title=f"(a) {name}, epochs {first}-{len(m['epoch'])}")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "fig3a", configs, figures_dir(profile, out_dir))
+
+
+@figure("paper")
+def fig3b(profile=None, out_dir=None):
+    """Fig. 3(b): the same across every run of the profile (the landscape of d and seeds, the
+    Fig. 2 runs, the n-sweep), all epochs after the first: running train cost (left) and test
+    cost (right); colour d, marker data set."""
+    profile = profile or current_profile()
+    configs = paper_runs(profile)
+    colors = d_colors({c.d for c in configs})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for config in configs:
+        m, _ = stored(config)
+        keep = np.array(m["epoch"]) >= 2
+        entropy = stats.epoch_mean_entropy(m)[keep]
+        axes[0].scatter(stats.epoch_running_cost(m)[keep], entropy, s=5, color=colors[config.d],
+                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
+        axes[1].scatter(np.array(m["test_cost"])[keep], entropy, s=5, color=colors[config.d],
+                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
+    for ax, kind in zip(axes, ("running train cost", "test cost")):
+        ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
+               title=f"(b) {len(configs)} stored runs, epochs >= 2: {kind}")
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], ls="", marker="s", color=color, label=f"d = {d}")
+               for d, color in colors.items()]
+    handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=NAMES[n])
+                for n in DATASETS]
+    axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
+
+
+# ----------------------------------------------------------------- the book's own figures
+
+@figure("paper")
+def accuracy_vs_d(profile=None, out_dir=None):
+    """Best (filled) and final (open) test accuracy of every landscape run against d, one dot
+    per seed, the seed mean as a line; the paper's 97% / 89% dashed."""
+    profile = profile or current_profile()
+    table = landscape_table(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, name in zip(axes, DATASETS):
+        ds = sorted(table[name])
+        runs = sum(len(rows) for rows in table[name].values())
+        total = sum(c.dataset == name for c in landscape_configs(profile))
+        if not ds:
+            ax.text(0.5, 0.5, f"no landscape run of {NAMES[name]} stored yet\n(`qcnn reproduce` makes them)",
+                    ha="center", va="center", transform=ax.transAxes)
+            ax.set(title=f"{NAMES[name]}: 0 of {total} runs stored")
+            continue
+        for key, index, fill in (("best", 1, True), ("final", 2, False)):
+            values = [[row[index] for row in table[name][d]] for d in ds]
+            for d, vs in zip(ds, values):
+                ax.scatter([d] * len(vs), vs, s=18, color=COLORS[name] if fill else "none",
+                           edgecolors=COLORS[name], zorder=3)
+            ax.plot(ds, [np.mean(v) for v in values], color=COLORS[name], lw=1,
+                    ls="-" if fill else ":", label=f"{key} (seed mean)")
+        ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
+        ax.axvspan(10, 40, color="grey", alpha=0.08)
+        ax.set(xlabel="d (channel scale)", ylabel="test accuracy", xscale="log", xticks=ds,
+               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {runs} of {total} runs stored")
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "accuracy_vs_d", landscape_runs(profile), figures_dir(profile, out_dir))
+
+
+@figure("paper")
+def entropy_over_seeds(profile=None, out_dir=None):
+    """The epoch-mean entropy (class average) of the d = 18 up/down runs, every seed: does
+    MNIST's level off while Fashion-MNIST's keeps growing? The shaded band is the seeds'
+    range; the last third (where the claim is judged) is marked."""
+    profile = profile or current_profile()
+    runs = seed_runs(profile)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name, configs in runs.items():
+        curves = np.array([stats.epoch_mean_entropy(stored(c)[0]) for c in configs])
+        epochs = np.arange(1, curves.shape[1] + 1)
+        for curve in curves:
+            ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
+        ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
+        ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
+                label=f"{NAMES[name]}: {len(configs)} seeds (mean, range)")
+    ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
+    ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
+           title="d = 18, up/down: every seed")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
+                figures_dir(profile, out_dir))
+
+
+@figure("paper")
+def correlation_tests(profile=None, out_dir=None):
+    """Entropy against cost, with the shared trend over epochs taken out. (a) Across runs at
+    matched epochs: at each epoch, Spearman rho over the landscape's runs of the entropy
+    against the log running train cost, pooled over d (solid) and within d (dashed: each d's
+    mean removed). (b) Within each run from epoch 30: rho of the raw epoch series (as §4.2
+    reads Fig. 3) and after removing the trend (first differences; residuals from a 5-epoch
+    moving average)."""
+    profile = profile or current_profile()
+    first = first_epoch_of(profile)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    drawn = False
+    for name in DATASETS:
+        for within_d, ls, what in ((False, "-", "pooled over d"), (True, "--", "within d")):
+            configs = across_population(profile, name, within_d)
+            if not configs:
+                continue
+            table = stats.run_table([stored(c)[0] for c in configs])
+            rho, epochs = stats.across_runs(table, 2, [c.d for c in configs] if within_d else None)
+            axes[0].plot(epochs, rho["train"], ls=ls, color=COLORS[name], lw=1.2,
+                         label=f"{NAMES[name]}, {what}")
+            drawn = True
+    axes[0].axhline(0, color="black", lw=0.8)
+    axes[0].set(xlabel="epoch", ylabel="Spearman rho across runs\n(entropy vs train cost)",
+                ylim=(-1, 1), title=f"(a) across runs at the same epoch ({stored_count(landscape_configs(profile))})")
+    if drawn:
+        axes[0].legend(fontsize=7)
+    else:
+        axes[0].text(0.5, 0.25, f"fewer than {MIN_ACROSS} landscape runs of a data set stored yet",
+                     ha="center", transform=axes[0].transAxes)
+    axes[0].grid(alpha=0.3)
+    configs = paper_runs(profile)
+    hows = [(None, "raw"), ("differences", "differences"), ("moving5", "moving-average residuals")]
+    for i, (how, label) in enumerate(hows):
+        for name in DATASETS:
+            rhos = [stats.within_run(stored(c)[0], first, how)["train"] for c in configs
+                    if c.dataset == name]
+            x = i + (0.15 if name == "fashion-mnist" else -0.15)
+            axes[1].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
+                            color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
+            axes[1].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set(xticks=range(len(hows)), xticklabels=[label for _, label in hows], ylim=(-1, 1),
+                ylabel="Spearman rho within a run\n(entropy vs train cost)",
+                title=f"(b) within each run, epochs {first}+ (bar: median)")
+    axes[1].legend(fontsize=7)
+    axes[1].grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, "correlation_tests", configs, figures_dir(profile, out_dir))
+
+
+# ------------------------------------------------------------------- every cut of the tree
+
+def _label(config):
+    return f"{NAMES[config.dataset]}, {config.partition}"
+
+
+def _analysed(analysis):
+    """[(Config, analysis entry)] for the Fig. 2 runs, in a fixed order."""
+    return [(c, analysis["models"][run_id(c)]) for c in fig2_configs("paper").values()
+            if run_id(c) in analysis["models"]]
+
+
+def _save_cuts(fig, name, out_dir, source):
+    return save(fig, name, list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
+                inputs=[source])
+
+
+@figure("book")
+def cuts_levels(out_dir=None):
+    """Entropy across the cut of one subtree of 2^k leaves, k = 0..7 (class mean; bars: the
+    labels' range), of the four trained d = 18 networks, against the min-cut bound of that cut
+    (grey). Right: the share of the bound used."""
+    analysis, source = analysis_input()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for config, entry in _analysed(analysis):
+        rows, bound = np.array(entry["levels"]["entropy"]), np.array(entry["levels"]["bound"])
+        levels = np.arange(len(rows))
+        style = dict(color=COLORS[config.dataset], ls=LINESTYLES[config.partition], marker="o",
+                     ms=3, label=_label(config))
+        axes[0].errorbar(levels, rows.mean(1), yerr=[rows.mean(1) - rows.min(1),
+                                                     rows.max(1) - rows.mean(1)], capsize=2, **style)
+        axes[1].plot(levels, rows.mean(1) / bound, **style)
+    axes[0].plot(levels, bound, color="grey", lw=2, alpha=0.5, label="min-cut bound")
+    axes[0].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy (nats)", yscale="log",
+                title="entropy of one subtree against the rest")
+    axes[1].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy / bound", yscale="log",
+                title="share of the capacity used")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save_cuts(fig, "cuts_levels", out_dir, source)
+
+
+@figure("book")
+def cuts_growth(out_dir=None):
+    """How the entropy of each level's subtrees grows during training: class-mean entropy of
+    the subtree cut at level k against the epoch, from the weight snapshots of the four
+    d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90)."""
+    analysis, source = analysis_input()
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
+    cmap = plt.get_cmap("plasma")
+    for ax, (config, entry) in zip(axes, _analysed(analysis)):
+        epochs = entry["levels"]["snapshot_epochs"]
+        rows = np.array(entry["levels"]["snapshot_entropy"]).mean(2)
+        for k in range(rows.shape[1]):
+            ax.plot(epochs, rows[:, k], marker="o", ms=3, color=cmap(k / rows.shape[1]),
+                    label=f"k = {k}")
+        ax.set(xlabel="epoch", xscale="symlog", yscale="log", title=_label(config))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("entropy (nats), class mean")
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return _save_cuts(fig, "cuts_growth", out_dir, source)
+
+
+@figure("book")
+def cuts_area(out_dir=None):
+    """Rényi-2 entropy (class mean) of blocks, rows, columns and half-planes of the four
+    trained networks against the region's boundary length (left), its area (middle) and its
+    min-cut bound (right). Corner and centre blocks have the same area but different boundaries;
+    a top and a middle row have boundaries 16 and 32."""
+    analysis, source = analysis_input()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for config, entry in _analysed(analysis):
+        items = entry["regions"]
+        for i, quantity in enumerate(("boundary", "area", "min_cut_bound")):
+            xs = [item[quantity] for item in items.values()]
+            ys = [np.mean(item["renyi2"]) for item in items.values()]
+            axes[i].scatter(xs, ys, color=COLORS[config.dataset],
+                            marker="o" if config.partition == "updown" else "s", s=22, alpha=0.8,
+                            label=_label(config))
+    for ax, xlabel in zip(axes, ("boundary length (pixel edges)", "area (pixels)", "min-cut bound (nats)")):
+        ax.set(xlabel=xlabel, ylabel="Rényi-2 entropy (nats), class mean", yscale="log")
+        ax.grid(alpha=0.3)
+    axes[1].set_xscale("log")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    return _save_cuts(fig, "cuts_area", out_dir, source)
+
+
+@figure("book")
+def cuts_data(out_dir=None):
+    """Left: the top-cut entropy of each label seen through the test set (the chimera matrix
+    alpha_y(half of one image, half of another)) against the entropy in L^2([0,1]^N). Right:
+    where each label state's norm lies: log10 of the Born density at the test images over its
+    average on the cube (at random uniform images: about 0)."""
+    analysis, source = analysis_input()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (config, entry) in enumerate(_analysed(analysis)):
+        data = entry["data"]
+        axes[0].scatter(data["entropy"], data["data_entropy_test"], color=COLORS[config.dataset],
+                        marker="o" if config.partition == "updown" else "s", s=22,
+                        label=_label(config))
+        x = np.arange(10) + 0.2 * (i - 1.5)
+        axes[1].bar(x, data["norm_on_data_log10_test"], width=0.2, color=COLORS[config.dataset],
+                    alpha=1 if config.partition == "updown" else 0.5, label=_label(config))
+    top = max(axes[0].get_xlim()[1], axes[0].get_ylim()[1])
+    axes[0].plot([0, top], [0, top], color="grey", ls=":", label="equal")
+    axes[0].set(xlabel="entropy in L^2 (nats)", ylabel="entropy through the test set (nats)",
+                title="the top cut: the state against the data's view")
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set(xlabel="label y", xticks=range(10), ylabel="log10 (mean over test images of\n"
+                "|alpha_y|^2 / <Psi_y|Psi_y>)", title="where the norm lies")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save_cuts(fig, "cuts_data", out_dir, source)
+
+
+@figure("book")
+def cuts_truncation(out_dir=None):
+    """Test accuracy of the trained networks with every bond cut to its chi leading Schmidt
+    states (the label-averaged reduced density matrix of each level), against chi."""
+    analysis, source = analysis_input()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for config, entry in _analysed(analysis):
+        t = entry["truncation"]
+        ax.plot(t["chi"], t["test_accuracy"], color=COLORS[config.dataset],
+                ls=LINESTYLES[config.partition], marker="o", ms=3, label=_label(config))
+    ax.set(xlabel="chi (channels kept per level)", ylabel="test accuracy", xscale="log",
+           title="compressing the tree (Gao et al.)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save_cuts(fig, "cuts_truncation", out_dir, source)
+
+
+# ------------------------------------------------------------- the chapters' illustrations
+
+def draw_basis(n, ax, basis="fourier"):
+    """f_0..f_2n on [0, 1] as an image: rows are the basis functions (eq. 19)."""
+    x = torch.linspace(0, 1, 401, dtype=torch.float64)
+    f = extended_features(x, n, basis).T.numpy()
+    ax.imshow(f, aspect="auto", cmap="RdBu_r", vmin=-1.5, vmax=1.5, extent=(0, 1, 2 * n + 0.5, -0.5),
+              interpolation="nearest")
+    ax.set(xlabel="pixel value x", ylabel="i", title=f"basis f_i(x), i = 0..{2 * n} (eq. 19)")
+
+
+def draw_dirichlet(ns, ax, highlight=None):
+    """D_n(z) / (2n + 1) (eq. 25): height 1 at z = 0, width ~ 1/n, tending to a delta."""
+    z = np.linspace(-0.5, 0.5, 801)
+    for n in ns:
+        ax.plot(z, dirichlet_kernel(torch.from_numpy(z), n) / (2 * n + 1),
+                lw=2 if n == highlight else 0.8, alpha=1 if n == highlight else 0.5, label=f"n = {n}")
+    ax.set(xlabel="x - x'", ylabel="<x|x'> / (2n+1)", title="Dirichlet kernel (eq. 25)")
+    ax.legend(fontsize=7)
+
+
+@figure("book")
+def basis(out_dir=None):
+    """The local basis f_0..f_2n for n = 2 (eq. 19) and the Dirichlet kernel (eq. 25) for
+    n = 1, 3, 9."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+    draw_basis(2, axes[0])
+    draw_dirichlet([1, 3, 9], axes[1], highlight=9)
+    fig.tight_layout()
+    return save(fig, "basis", [], figures_dir("paper", out_dir))
+
+
+def draw_images_and_born(images, probabilities, titles, highlight=None, figsize=(16, 3.4)):
+    """Images (top row) over bar charts of their Born probabilities p(y|x) (eq. 34);
+    ``highlight``: per image, a label to colour red (e.g. the true one)."""
+    count = len(images)
+    fig, axes = plt.subplots(2, count, figsize=figsize, gridspec_kw={"height_ratios": [1.2, 1]})
+    for i in range(count):
+        axes[0, i].imshow(images[i], cmap="gray_r")
+        axes[0, i].set_title(titles[i], fontsize=8)
+        axes[0, i].axis("off")
+        colors = ["tab:red" if highlight is not None and y == highlight[i] else "tab:blue"
+                  for y in range(probabilities.shape[1])]
+        axes[1, i].bar(range(probabilities.shape[1]), probabilities[i], color=colors)
+        axes[1, i].set(ylim=(0, 1), xticks=range(probabilities.shape[1]))
+        axes[1, i].tick_params(labelsize=5)
+    axes[1, 0].set_ylabel("p(y|x), eq. 34")
+    fig.tight_layout()
+    return fig
+
+
+@figure("book")
+def born_rule(out_dir=None, count=12):
+    """The first ``count`` MNIST test images and the Born-rule probabilities (eq. 34) of the
+    trained d = 18 up/down network, the true label in red; the titles give the true label and
+    the prediction argmax |alpha| (eq. 35)."""
+    config = fig2_configs("paper")[("mnist", "updown")]
+    images, labels = load("mnist", "test")
+    with torch.no_grad():
+        alpha = trained_model(config)(images[:count])
+    fig = draw_images_and_born(images[:count], born_probabilities(alpha),
+                               [f"label {y}, says {p}" for y, p in
+                                zip(labels[:count].tolist(), predict(alpha).tolist())],
+                               highlight=labels[:count].tolist())
+    return save(fig, "born_rule", [config], figures_dir("paper", out_dir))
+
+
+@figure("book")
+def half_turn(out_dir=None, count=4):
+    """``count`` 6s of the MNIST test set and their half-turns (an automorphism of the up/down
+    tree), with the Born probabilities of the trained d = 18 up/down network: the same."""
+    config = fig2_configs("paper")[("mnist", "updown")]
+    net = trained_model(config).double()
+    images, labels = load("mnist", "test")
+    sixes = images[:1000][labels[:1000] == 6][:count].double()
+    pairs = torch.stack((sixes, sixes.flip(1).flip(2)), 1).flatten(0, 1)
+    with torch.no_grad():
+        probabilities = born_probabilities(net(pairs))
+    fig = draw_images_and_born(pairs, probabilities, ["image", "half-turn"] * count,
+                               figsize=(15, 3.6))
+    return save(fig, "half_turn", [config], figures_dir("paper", out_dir))
+
+
+@figure("book")
+def entropy_by_label(out_dir=None):
+    """Each label's top-cut entropy (thin) and their average (thick) during training, the four
+    d = 18 runs of Fig. 2."""
+    configs = fig2_configs("paper")
+    fig, axes = plt.subplots(2, 2, figsize=(12, 6.4), sharex=True)
+    for ax, ((dataset, partition), config) in zip(axes.flat, configs.items()):
+        entropy_by_class(stored(config)[0], ax, f"{dataset}, {partition} cut (run {run_id(config)})")
+    fig.tight_layout()
+    return save(fig, "entropy_by_label", list(configs.values()), figures_dir("paper", out_dir))
 
 
 def all_figures(profile=None, out_dir=None):
-    """Every figure for the profile's stored runs (the chapter on every cut's only at paper
-    scale); returns {name: figure}."""
+    """Every registered figure for the profile's stored runs (the book's own only at paper
+    scale); returns {name: figure}, each closed."""
     profile = profile or current_profile()
-    figures = {"fig1": fig1(profile, out_dir)}
-    for name in PAPER_FIGURES:
-        figures[name] = globals()[name](profile, out_dir)
-    if profile == "paper":
-        for name in CUT_FIGURES:
-            figures[name] = globals()[name](out_dir)
-    for fig in figures.values():
-        plt.close(fig)
+    figures = {}
+    for name, (kind, function) in FIGURES.items():
+        if kind == "paper" or profile == "paper":
+            figures[name] = function(profile, out_dir) if kind == "paper" else function(out_dir)
+            plt.close(figures[name])
     return figures

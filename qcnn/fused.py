@@ -178,18 +178,23 @@ class TrainingStep:
             self.static_loss = self.run(self.static_index)
 
     def state_dict(self):
-        return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq, "step": self.step_count,
-                "lr": self.lr}
+        """AdamW's state as lists of tensors: exp_avg, exp_avg_sq (one per parameter), step, lr."""
+        return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq, "step": [self.step_count],
+                "lr": [self.lr]}
 
     def load_state_dict(self, state):
-        for mine, theirs in zip(self.exp_avg + self.exp_avg_sq + [self.step_count, self.lr],
-                                state["exp_avg"] + state["exp_avg_sq"] + [state["step"], state["lr"]]):
-            mine.copy_(theirs)
+        mine, theirs = self.state_dict(), state
+        for name in mine:
+            if len(theirs[name]) != len(mine[name]):
+                raise ValueError(f"optimizer state {name!r}: {len(theirs[name])} tensors, "
+                                 f"expected {len(mine[name])}")
+            for t, value in zip(mine[name], theirs[name]):
+                t.copy_(value)
 
 
 def folded_forward(model, leaves):
     """alpha (B, |C|) in eval mode (running statistics) from leaves (B, N, d_0): per level one
-    matrix product with the batch norm folded in (as ``qcnn.tensor`` folds it), then the
+    matrix product with the batch norm folded in (as ``qcnn.network`` folds it), then the
     pooling. No autograd."""
     batch = leaves.shape[0]
     z = leaves.reshape(-1, leaves.shape[-1])

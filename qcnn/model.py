@@ -10,6 +10,8 @@ Classification is argmax_y |alpha_y| (eq. 35). The flattening decides which bipa
 pooling sees: ``"updown"`` flattens row-major, so the top pooling joins the upper and lower
 halves; ``"leftright"`` flattens the transposed image, joining the left and right halves.
 """
+import os
+
 import torch
 from torch import nn
 
@@ -55,6 +57,30 @@ def parameter_count_eq47(d, n_pixels):
     return round(d**2 * L**3 / 3 + (d**2 + d) * L**2 + (2 * d**2 / 3 + 13 * d) * L + 12 * d)
 
 
+def available_memory(device="cpu"):
+    """Bytes of memory available on ``device``: free GPU memory, or the CPU's MemAvailable."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(needed, what, device="cpu", share=0.8):
+    """ValueError naming ``what`` if it needs more than ``share`` of the memory available."""
+    available = available_memory(device)
+    if needed > share * available:
+        raise ValueError(f"{what} needs about {needed / 2**30:.1f} GiB, more than the "
+                         f"{available / 2**30:.1f} GiB of memory available ({torch.device(device).type}): "
+                         "choose a smaller d or n")
+
+
 def forward_flops(model):
     """Multiply-add FLOPs of one image's forward pass: 2 d_l d_{l+1} per position per layer."""
     widths, positions = model.widths, [model.n_pixels >> l for l in range(model.n_layers)] + [1]
@@ -83,6 +109,8 @@ class QCNN(nn.Module):
         self.partition, self.basis = partition, basis
         self.image_size = image_shape(image_size)
         self.n_pixels = self.image_size[0] * self.image_size[1]
+        check_memory(4 * parameter_count(d, n, self.n_pixels, n_classes),
+                     f"a q-CNN with d = {d}, n = {n} (its float32 weights alone)", share=0.5)
         self.n_layers = self.n_pixels.bit_length() - 1
         self.widths = channel_widths(d, n, self.n_layers, n_classes)
         self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in self.widths[:-1])
@@ -158,3 +186,10 @@ def calibrate_batchnorm(model, chains, batch=500):
 def predict(alpha):
     """The label of eq. (35): argmax_y |alpha_y|."""
     return alpha.abs().argmax(dim=-1)
+
+
+def born_probabilities(alpha):
+    """p(y|x) = alpha_y(x)^2 / sum_y' alpha_y'(x)^2 (eq. 34): the Born rule's label
+    probabilities of each image."""
+    square = alpha.square()
+    return square / square.sum(-1, keepdim=True)

@@ -3,17 +3,18 @@
     config.json      the config (its canonical JSON hashes to the run id)
     metrics.json     every curve (no timings: identical runs give byte-identical files)
     provenance.json  command, commit, package versions, device, wall time, sittings
-    model.safetensors                  the trained weights (full state_dict, float32)
+    model.safetensors                  the trained weights (full state_dict)
     snapshots/epoch-<k>.safetensors    weights after epoch k, for the runs that keep them
-    checkpoint.pt    the last epoch's full training state (not committed)
+    checkpoint.safetensors   the last epoch's full training state (not committed)
     .lock            held by the process training the run (not committed)
+    training.ipynb   for runs made by ``qcnn sweep``: the executed training notebook
 
 Asking for a config whose run is stored reuses it; an unfinished run resumes. The store's
-root is ``data/runs`` unless the environment variable QCNN_RUNS names another folder.
+root is ``data/runs`` unless the environment variable QCNN_RUNS names another folder. Every
+file is JSON or safetensors: nothing read from a store can run code.
 """
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -26,17 +27,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .config import Config, build_model, run_id, train_flags
 from .data import DATA_ROOT, write_atomic
-from .train import Config, train
+from .train import CHECKPOINT, check_fits, device_name, pick_device, snapshot_path, train
 
-RUNS_ROOT = Path(os.environ.get("QCNN_RUNS", DATA_ROOT / "runs"))   # QCNN_RUNS: for tests
+RUNS_ROOT = Path(os.environ.get("QCNN_RUNS", DATA_ROOT / "runs"))
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_id(config):
-    """First 12 hex digits of the SHA-256 of the config's canonical JSON."""
-    text = json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+TRAINING_NOTEBOOK = REPO_ROOT / "book" / "training.ipynb"
+KERNEL = "qcnn"      # installed into .venv by `make setup`
 
 
 def run_directory(config, root=RUNS_ROOT):
@@ -44,11 +45,19 @@ def run_directory(config, root=RUNS_ROOT):
 
 
 def write_json(path, obj):
-    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode())
+    """Strict JSON (a NaN or infinity is an error, never written), atomically."""
+    write_atomic(path, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
 
 
 def read_json(path):
-    return json.loads(Path(path).read_text())
+    """The JSON in ``path``; a file that is not strict JSON is a ValueError naming it."""
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+    try:
+        return json.loads(Path(path).read_text(), parse_constant=refuse)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}): restore it from the repository "
+                         "(git checkout) or delete the run's folder to make it again") from None
 
 
 def git_commit():
@@ -72,22 +81,36 @@ def command_line():
     return " ".join([program] + sys.argv[1:])
 
 
-def provenance(info, started, commit, directory, command):
+def environment(command=None, device="cpu"):
+    """Where a computation ran: command, commit, package versions, device (runs and analyses)."""
     from . import __version__
+    return {"command": command or command_line(), "commit": git_commit(),
+            "versions": {"qcnn": __version__, "python": platform.python_version(),
+                         "torch": torch.__version__, "numpy": np.__version__},
+            "device": device_name(device)}
+
+
+def provenance(info, started, commit, directory, command):
+    """A run's provenance.json: its environment, every sitting, the weights it keeps."""
     return {
-        "command": command,
+        **environment(command),
         "commit": commit,
-        "versions": {"qcnn": __version__, "python": platform.python_version(),
-                     "torch": torch.__version__, "numpy": np.__version__},
         "device": "; ".join(info["devices"]),
         "wall_time_s": round(info["wall_s"], 1),
         "sittings": info["sittings"],
         "sittings_log": info.get("sittings_log", []),
         "compiled": info["compiled"],
-        "weights": sorted(str(p.relative_to(directory)) for p in directory.rglob("*.safetensors")),
+        "weights": weight_files(directory),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "last_sitting_s": round(time.time() - started, 1),
     }
+
+
+def weight_files(directory):
+    """The run's weight files, relative to its directory: model.safetensors and the snapshots."""
+    directory = Path(directory)
+    files = [directory / "model.safetensors", *sorted((directory / "snapshots").glob("*.safetensors"))]
+    return [str(p.relative_to(directory)) for p in files if p.exists()]
 
 
 def is_complete(directory):
@@ -137,20 +160,42 @@ def run_lock(directory, wait=True, poll=2.0, log=print):
             fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
+def check_run_directory(directory):
+    """``directory`` as a Path; a ValueError if it exists and is not a folder."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"the run directory {directory} is a file, not a folder")
+    return directory
+
+
 def get_run(config, directory=None, device="auto", progress=True, compile="auto", snapshots=(),
-            command=None, wait=True):
+            command=None, wait=True, retrain=False):
     """The stored run of ``config`` (reused if complete, resumed if started, else trained,
     keeping weight snapshots after the epochs in ``snapshots``), under the run's lock (another
     process training it: wait for it, or RunLocked if ``wait=False``). ``command``: what the
-    provenance says made the run (default: this process's command line). Returns (directory,
-    metrics)."""
-    config.validated()
-    directory = Path(directory) if directory else run_directory(config)
+    provenance says made the run (default: this process's command line). A run whose metrics
+    are stored but whose weights are missing is refused unless ``retrain`` (training it again
+    rewrites its metrics and provenance). Returns (directory, metrics)."""
+    check_fits(config, pick_device(device))              # bad arguments: before any file
+    if compile not in ("auto", "on", "off"):
+        raise ValueError(f"compile must be one of ('auto', 'on', 'off'), got {compile!r}")
+    directory = check_run_directory(directory or run_directory(config))
     config_file = directory / "config.json"
     if config_file.exists() and read_json(config_file) != config.to_dict():
         raise ValueError(f"{directory} holds another run (config.json differs); "
                          "choose another --run-dir")
     if not is_complete(directory):
+        if (directory / "metrics.json").exists() and not retrain:
+            raise FileNotFoundError(
+                f"run {directory.name} has its metrics but not its weights "
+                f"({directory / 'model.safetensors'}): restore them (git checkout "
+                f"{directory / 'model.safetensors'}), or pass --retrain to train the run again "
+                "(its metrics and provenance are then rewritten)")
+        if (directory / "checkpoint.pt").exists():
+            print(f"{directory / 'checkpoint.pt'}: a checkpoint in the old pickle format is "
+                  "ignored (never loaded: a pickle can run code); training starts from the "
+                  f"{'checkpoint.safetensors' if (directory / CHECKPOINT).exists() else 'beginning'}",
+                  file=sys.stderr)
         with run_lock(directory, wait=wait, log=lambda text: print(text, file=sys.stderr)):
             if not is_complete(directory):                   # unless finished meanwhile
                 write_json(config_file, config.to_dict())
@@ -165,21 +210,39 @@ def get_run(config, directory=None, device="auto", progress=True, compile="auto"
 
 
 def load_run(run, root=RUNS_ROOT):
-    """(config, metrics, provenance) of a stored run, given its id or its directory."""
+    """(config, metrics, provenance) of a stored run, given its id or its directory. A
+    ``config.json`` that does not hash to its folder's run id, or a file that is not strict
+    JSON, is a ValueError that names the file."""
     directory = Path(run) if Path(run).is_dir() else Path(root) / run
     if not is_complete(directory):
         raise FileNotFoundError(f"no finished run in {directory}")
-    return (Config(**read_json(directory / "config.json")),
-            read_json(directory / "metrics.json"), read_json(directory / "provenance.json"))
+    config = Config.from_dict(read_json(directory / "config.json"), directory / "config.json")
+    if len(directory.name) == 12 and directory.name != run_id(config):
+        raise ValueError(f"{directory / 'config.json'} hashes to run {run_id(config)}, not to "
+                         f"its folder's {directory.name}: the store is inconsistent")
+    return config, read_json(directory / "metrics.json"), read_json(directory / "provenance.json")
+
+
+def stored(config, root=RUNS_ROOT):
+    """(metrics, provenance) of a stored run, or an error that says how to make it."""
+    try:
+        _, metrics, provenance = load_run(run_id(config), root)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"run {run_id(config)} is not stored: make it with `qcnn train "
+                                f"{train_flags(config)}` or `qcnn reproduce`") from None
+    return metrics, provenance
+
+
+def stored_only(configs, root=RUNS_ROOT):
+    """The configs among ``configs`` whose runs are stored (metrics and weights), in order."""
+    return [c for c in configs if is_complete(run_directory(c, root))]
 
 
 def trained_model(config, directory=None, epoch=None):
     """The trained model of a stored run, in eval mode, from its committed weights
     (``model.safetensors``, or ``snapshots/epoch-<k>.safetensors`` for ``epoch=k``). Nothing
-    is retrained: missing weights are an error that says how to make them."""
-    from safetensors.torch import load_file
-
-    from .train import build_model, snapshot_path
+    is retrained: missing weights are an error that says how to make them; a file that is not
+    the run's weights, an error that names it."""
     directory = Path(directory) if directory else run_directory(config)
     path = directory / "model.safetensors" if epoch is None else snapshot_path(directory, epoch)
     if not path.exists():
@@ -189,12 +252,29 @@ def trained_model(config, directory=None, epoch=None):
             f"{train_flags(config)}`" + ("" if epoch is None else f" --snapshots {epoch}") +
             " (or `qcnn reproduce`), or fetch the repository's data/runs")
     model = build_model(config)
-    model.load_state_dict(load_file(path))
+    try:
+        model.load_state_dict(load_file(path))
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise ValueError(f"{path} does not hold this run's weights ({str(error)[:200]}): "
+                         "restore it from the repository (git checkout) or make the run again "
+                         "with --retrain") from None
     return model.eval()
 
 
-def train_flags(config):
-    """The `qcnn train` flags that make ``config``'s run (fields that differ from the defaults)."""
-    default = Config().to_dict()
-    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.to_dict().items()
-                    if v != default[k]) or "(no flags: the defaults)"
+def execute_notebook(notebook, config, directory, device, command, store):
+    """Run the training notebook (bytes) for ``config`` with papermill, its output kept as
+    ``directory/training.ipynb``; the notebook makes the run in ``store`` (its kernel reads
+    QCNN_RUNS). ``qcnn sweep`` runs its grid through this."""
+    import papermill
+
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "training.input.ipynb"
+    source.write_bytes(notebook)
+    os.environ["QCNN_RUNS"] = str(store)
+    try:
+        papermill.execute_notebook(
+            str(source), str(directory / "training.ipynb"),
+            parameters={**config.to_dict(), "device": device, "command": command},
+            kernel_name=KERNEL, cwd=str(TRAINING_NOTEBOOK.parent), progress_bar=False)
+    finally:
+        source.unlink()

@@ -91,13 +91,17 @@ def spearman(x, y):
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def bootstrap_interval(statistic, groups, seed=0, draws=BOOTSTRAP):
-    """95% percentile interval of statistic(resampled groups), the groups (any objects)
-    resampled with replacement."""
+def bootstrap_interval(statistic, items, seed=0, draws=BOOTSTRAP, strata=None):
+    """95% percentile interval of statistic(resampled items), the items (any objects)
+    resampled with replacement; with ``strata`` (one label per item), within each label, so
+    that every resample keeps each stratum's size. Non-finite statistics are left out."""
     rng = np.random.default_rng(seed)
+    labels = np.zeros(len(items), dtype=int) if strata is None else np.asarray(strata)
+    pools = [np.flatnonzero(labels == label) for label in dict.fromkeys(labels.tolist())]
     values = []
     for _ in range(draws):
-        value = statistic([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        picks = np.concatenate([rng.choice(pool, len(pool)) for pool in pools])
+        value = statistic([items[i] for i in picks])
         if np.isfinite(value):
             values.append(value)
     return tuple(np.percentile(values, [2.5, 97.5])) if values else (float("nan"),) * 2

@@ -1,20 +1,23 @@
 """papermill sweeps: ``book/training.ipynb`` executed once per point of a parameter grid.
 
-A grid file is YAML mapping config fields (``qcnn.train.Config``) to a value or a list of
-values; the sweep is their Cartesian product. Every point is validated before any run starts.
-Each executed notebook is kept beside its run's results, ``data/runs/<run-id>/training.ipynb``.
+A grid file is YAML mapping config fields (``qcnn.config.Config``) to a value or a list of
+values; the sweep is their Cartesian product. Every point is validated before any run starts,
+and a grid of more than MAX_POINTS points is refused before it is expanded. Each executed
+notebook is kept beside its run's results, ``data/runs/<run-id>/training.ipynb``. Here the
+points run one after another; ``qcnn sweep --workers N`` sends them to a Dask cluster
+(``qcnn.cluster.run_all`` with the notebook).
 """
 import dataclasses
 import itertools
+import math
 from pathlib import Path
 
 import yaml
 
-from .runs import REPO_ROOT, run_directory, run_id
-from .train import Config
+from .config import Config, run_id
+from .runs import RUNS_ROOT, TRAINING_NOTEBOOK, execute_notebook, is_complete, run_directory
 
-TRAINING_NOTEBOOK = REPO_ROOT / "book" / "training.ipynb"
-KERNEL = "qcnn"      # installed into .venv by `make setup`
+MAX_POINTS = 10000
 
 
 def grid_configs(grid):
@@ -26,11 +29,19 @@ def grid_configs(grid):
     if unknown:
         raise ValueError(f"unknown grid parameter(s) {unknown}; allowed: {fields}")
     axes = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
+    empty = [k for k, v in axes.items() if not v]
+    if empty:
+        raise ValueError(f"grid parameter(s) {empty} have an empty list of values: the grid "
+                         "would have no points")
+    points = math.prod(len(v) for v in axes.values())
+    if points > MAX_POINTS:
+        raise ValueError(f"the grid has {points:,} points; at most {MAX_POINTS:,} are allowed "
+                         "(split it into several grid files)")
     configs = []
     for values in itertools.product(*axes.values()):
         point = dict(zip(axes, values))
         try:
-            configs.append(Config(**point).validated())
+            configs.append(Config(**point))
         except (TypeError, ValueError) as error:
             raise ValueError(f"grid point {point}: {error}") from None
     return configs
@@ -53,39 +64,12 @@ def read_grid(grid_file):
         raise ValueError(f"{path}: {error}") from None
 
 
-def execute_notebook(notebook, config, directory, device, command, store):
-    """Run the training notebook (bytes) for ``config`` with papermill, its output kept as
-    ``directory/training.ipynb``; the notebook makes the run in ``store`` (its kernel reads
-    QCNN_RUNS)."""
-    import os
-
-    import papermill
-
-    directory.mkdir(parents=True, exist_ok=True)
-    source = directory / "training.input.ipynb"
-    source.write_bytes(notebook)
-    os.environ["QCNN_RUNS"] = str(store)
-    try:
-        papermill.execute_notebook(
-            str(source), str(directory / "training.ipynb"),
-            parameters={**config.to_dict(), "device": device, "command": command},
-            kernel_name=KERNEL, cwd=str(TRAINING_NOTEBOOK.parent), progress_bar=False)
-    finally:
-        source.unlink()
-
-
-def sweep(grid_file, client=None, device="auto", threads=1, command="", log=print):
-    """Execute the training notebook for every grid point whose run is not stored (one after
-    another, or as tasks on a Dask ``client``). Returns the ids of the runs made."""
-    from .cluster import run_all
-    from .runs import RUNS_ROOT, is_complete
-
+def sweep(grid_file, device="auto", command="", log=print):
+    """Execute the training notebook for every grid point whose run is not stored, one after
+    another. Returns the ids of the runs made."""
     configs = read_grid(grid_file)
     log(f"{len(configs)} grid points, all valid")
     notebook = TRAINING_NOTEBOOK.read_bytes()
-    if client is not None:
-        return run_all(configs, client, device=device, threads=threads, command=command,
-                       notebook=notebook, log=log)
     made = []
     for i, config in enumerate(configs, 1):
         directory = run_directory(config)

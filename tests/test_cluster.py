@@ -15,11 +15,12 @@ import torch
 from qcnn.cluster import make_client, run_all, run_task
 from qcnn.data import missing_files
 from qcnn.runs import RunLocked, get_run, run_directory, run_id, run_lock
-from qcnn.train import Config
+from qcnn.config import Config
 
-pytestmark = pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
-                                reason="MNIST not fetched (qcnn data fetch)")
-TINY = dict(n=2, limit_train=200, limit_test=100, entropy_per_epoch=2)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
+                                 reason="MNIST not fetched (qcnn data fetch)")]
+TINY = dict(n=2, limit_train=200, limit_test=100, batch_size=10, entropy_per_epoch=2)
 GRID = [Config(d=d, epochs=2, **TINY) for d in (3, 4, 5)]
 
 
@@ -65,7 +66,7 @@ def test_worker_killed_mid_run_resumes(client, tmp_path):
     def killer():
         deadline = time.time() + 120
         while time.time() < deadline and not killed:
-            lock, checkpoint = directory / ".lock", directory / "checkpoint.pt"
+            lock, checkpoint = directory / ".lock", directory / "checkpoint.safetensors"
             if checkpoint.exists() and lock.exists() and lock.read_text().startswith("pid "):
                 pid = int(lock.read_text().split()[1])
                 os.kill(pid, signal.SIGKILL)

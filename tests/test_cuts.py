@@ -7,11 +7,13 @@ import pytest
 import torch
 
 import qcnn
-from qcnn.cuts import (chain_mask, chimera_matrices, data_entropy, min_cut_bound,
+from qcnn.cuts import (chain_mask, data_entropy, min_cut_bound,
                        renyi2_entropy, subtree_entropies, subtree_region, subtree_spectra,
                        truncated_tildes)
-from qcnn.entropy import dense_schmidt_weights, dense_state, entropy_of_weights, schmidt_weights
-from qcnn.tensor import contract_tree, embed, reduced_density_tn, tilde_matrices
+from qcnn.entropy import entropy_of_weights
+from qcnn.network import contract_tree, embed, tilde_matrices
+from qcnn.reference import (chimera_matrices, dense_schmidt_weights, dense_state,
+                            reduced_density_tn, schmidt_weights)
 
 from conftest import entangled_model
 

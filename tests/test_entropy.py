@@ -5,8 +5,9 @@ import pytest
 import torch
 
 import qcnn
-from qcnn.entropy import amplitudes, dense_entropy, dense_state, entanglement_entropy_tn, gram_recursion
-from qcnn.tensor import half_tree_gram_tn, tilde_matrices
+from qcnn.network import level_grams, tilde_matrices
+from qcnn.reference import (amplitudes, dense_entropy, dense_state, entanglement_entropy_tn,
+                            half_tree_gram_tn)
 
 from conftest import entangled_model
 from qcnn.model import randomize
@@ -35,7 +36,8 @@ def test_dense_state_reproduces_forward():
                                    rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("image_size,d,n", [(4, 3, 2), (8, 4, 2), (16, 18, 9)])
+@pytest.mark.parametrize("image_size,d,n", [(4, 3, 2), (8, 4, 2),
+                                             pytest.param(16, 18, 9, marks=pytest.mark.slow)])
 def test_equals_tensornetwork(image_size, d, n):
     """The same entropies from the half tree contracted node by node by tensornetwork, up to
     the paper's size (N = 256, d = 18, n = 9: 255 a~ nodes and 127 deltas a side)."""
@@ -44,7 +46,7 @@ def test_equals_tensornetwork(image_size, d, n):
     torch.testing.assert_close(fast, entanglement_entropy_tn(model), rtol=0, atol=TOL)
     # the Gram matrices agree too, not only up to the scale the entropy forgets
     tildes = tilde_matrices(model)
-    recursion, network = gram_recursion(tildes), half_tree_gram_tn(tildes, model.n_pixels)
+    recursion, network = level_grams(tildes)[1][-1], half_tree_gram_tn(tildes, model.n_pixels)
     torch.testing.assert_close(network / network.abs().max(), recursion, rtol=0, atol=1e-12)
 
 

@@ -46,7 +46,7 @@ def test_gradients_equal_autograd(kwargs):
     torch.testing.assert_close(variances[0], z.var(0, correction=0), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("compile", [False, True])
+@pytest.mark.parametrize("compile", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_training_steps_follow_torch(compile):
     """Five steps of TrainingStep = five steps of nn.Module + torch.optim.AdamW, the learning
     rate halved on the way: parameters, running statistics and losses (compiled or not)."""

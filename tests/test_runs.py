@@ -9,7 +9,8 @@ from safetensors.torch import load_file
 from qcnn.data import missing_files
 from qcnn.experiments import SNAPSHOT_EPOCHS, fig2_configs
 from qcnn.runs import is_complete, run_directory, trained_model
-from qcnn.train import Config, evaluate, load_split
+from qcnn.config import Config
+from qcnn.train import evaluate, load_split
 
 RUN = fig2_configs()[("mnist", "updown")]
 

@@ -49,13 +49,14 @@ def test_malformed_grid_file_names_file_and_line(tmp_path):
     assert re.search(r"grid.yaml, line \d+: not a valid YAML grid", out.stderr), out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
 @pytest.mark.parametrize("options", [[], ["--workers", "2"]])
 def test_sweep_of_two_points(tmp_path, options):
     """Both ways (one after another, or on a 2-worker Dask cluster) each grid point's executed
     notebook lands beside its run, whose provenance names the sweep."""
     grid = {"d": [3, 5], "n": 2, "epochs": 1, "limit_train": 200, "limit_test": 100,
-            "entropy_per_epoch": 1}
+            "batch_size": 10, "entropy_per_epoch": 1}
     out = run_sweep(tmp_path, grid, options)
     assert out.returncode == 0, out.stderr[-2000:]
     runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())

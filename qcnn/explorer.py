@@ -8,11 +8,13 @@
   2n = d), the entanglement capacity of every level (min-cut bounds) with the per-level
   entropies of the stored runs at (d, n);
 - both, the trained results of the paper-scale runs (never the quick or beta = 0 ones): test
-  accuracy and entropy against d (the landscape, n = 9) and against n (the n-sweep, d = 18),
-  the chosen value marked, and the entropy curves of the runs at (d, n).
+  accuracy and entropy against d (the landscape, where the paper ties n to d: n = d/2) and
+  against n (the n-sweep at d = 18, this book's extension), the chosen value marked, and the
+  entropy curves of the runs at (d, n).
 
 The same function serves both places a reader meets the explorer. ``static_explorer`` draws
-the view of every (d, n) of the stored grid into ``book/_static/explorer/`` and returns a
+the view of every (d, n) of the grid (the landscape's d's against every n of the landscape and
+the n-sweep) into ``book/_static/explorer/`` and returns a
 block of HTML whose sliders switch between them in the page itself: no kernel, no network.
 ``Explorer`` puts ipywidgets sliders over ``draw_view`` in a live kernel, where it can also
 train a quick (smoke-test) model for the chosen (d, n) with a progress bar.
@@ -27,21 +29,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .basis import dirichlet_kernel, extended_features
+from .basis import dirichlet_kernel
+from .config import Config, run_id
+from .cuts import min_cut_bound, subtree_entropies, subtree_region
 from .data import DATASETS, load, missing_files
-from .experiments import LANDSCAPE_DS, N_SWEEP, fig2_configs, landscape_configs, n_sweep_configs
+from .experiments import (LANDSCAPE_DS, N_SWEEP, QUICK, fig2_configs, landscape_configs,
+                          n_sweep_configs)
+from .figures import COLORS, NAMES, draw_basis, draw_dirichlet, run_curves
 from .model import QCNN, channel_widths, parameter_count, parameter_count_eq47
-from .runs import REPO_ROOT, is_complete, load_run, run_directory, run_id, trained_model
+from .runs import REPO_ROOT, get_run, stored, stored_only, trained_model
 
 STATIC_DIR = REPO_ROOT / "book" / "_static" / "explorer"
-COLORS = {"mnist": "tab:blue", "fashion-mnist": "tab:orange"}
-NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+EXPLORER_NS = tuple(sorted(set(N_SWEEP) | {d // 2 for d in LANDSCAPE_DS}))
 
 
 def architecture_summary(d, n, n_pixels=256, n_classes=10):
     """Widths, parameter counts (eq. 46, and eq. 47 where it applies) and the min-cut bound of
     the subtree cut of every level, k = 0..L-1 (the top cut's is ln(d_{L-1} + 1))."""
-    from .cuts import min_cut_bound, subtree_region
     widths = channel_widths(d, n, n_pixels.bit_length() - 1, n_classes)
     model = QCNN(d, n, int(math.isqrt(n_pixels)))
     bounds = [min_cut_bound(model, subtree_region(model, k)) for k in range(model.n_layers)]
@@ -61,55 +65,44 @@ def paper_configs():
 def stored_results():
     """{run id: (config, metrics, per-level class-mean entropies of the final weights)} of the
     paper-scale runs in the store."""
-    from .cuts import subtree_entropies
     results = {}
-    for config in paper_configs():
-        if is_complete(run_directory(config)):
-            _, metrics, _ = load_run(run_directory(config))
-            levels = subtree_entropies(trained_model(config).double()).mean(1).numpy()
-            results[run_id(config)] = (config, metrics, levels)
+    for config in stored_only(paper_configs()):
+        levels = subtree_entropies(trained_model(config).double()).mean(1).numpy()
+        results[run_id(config)] = (config, stored(config)[0], levels)
     return results
 
 
-@functools.lru_cache(maxsize=None)
-def image_overlaps(n, pairs=400, seed=0):
-    """log10 |<x|x'>| / <x|x> = sum_p log10 |D_n(x_p - x'_p) / (2n + 1)| for random pairs of
-    MNIST test images: {"same": [...], "different": [...]} (empty without the data)."""
-    if missing_files("mnist", report=lambda *_: None):
-        return {"same": [], "different": []}
-    images, labels = load("mnist", "test")
+@functools.lru_cache(maxsize=1)
+def image_pairs(pairs=400, seed=0):
+    """Random pairs (a, b) of distinct MNIST test images, ``pairs`` of the same class and
+    ``pairs`` of different classes: {"same": [(a, b), ...], "different": [...]}."""
+    _, labels = load("mnist", "test")
     rng = np.random.default_rng(seed)
     result = {"same": [], "different": []}
     while min(len(v) for v in result.values()) < pairs:
-        a, b = rng.integers(0, len(images), 2)
+        a, b = rng.integers(0, len(labels), 2)
         kind = "same" if labels[a] == labels[b] else "different"
-        if a == b or len(result[kind]) >= pairs:
-            continue
-        ratio = dirichlet_kernel((images[a] - images[b]).double().flatten(), n) / (2 * n + 1)
-        result[kind].append(float(torch.log10(ratio.abs().clamp(min=1e-300)).sum()))
+        if a != b and len(result[kind]) < pairs:
+            result[kind].append((a, b))
+    return result
+
+
+@functools.lru_cache(maxsize=None)
+def image_overlaps(n):
+    """log10 |<x|x'>| / <x|x> = sum_p log10 |D_n(x_p - x'_p) / (2n + 1)| for the pairs of
+    ``image_pairs``: {"same": [...], "different": [...]} (empty without the data)."""
+    if missing_files("mnist", report=lambda *_: None):
+        return {"same": [], "different": []}
+    images, _ = load("mnist", "test")
+    result = {}
+    for kind, pairs in image_pairs().items():
+        a, b = (torch.tensor([p[i] for p in pairs]) for i in (0, 1))
+        ratio = dirichlet_kernel((images[a] - images[b]).double().flatten(1), n) / (2 * n + 1)
+        result[kind] = torch.log10(ratio.abs().clamp(min=1e-300)).sum(1).tolist()
     return result
 
 
 # ----------------------------------------------------------------------------- the panels
-
-def draw_basis(n, ax, basis="fourier"):
-    """f_0..f_2n on [0, 1] as an image: rows are the basis functions (eq. 19)."""
-    x = torch.linspace(0, 1, 401, dtype=torch.float64)
-    f = extended_features(x, n, basis).T.numpy()
-    ax.imshow(f, aspect="auto", cmap="RdBu_r", vmin=-1.5, vmax=1.5, extent=(0, 1, 2 * n + 0.5, -0.5),
-              interpolation="nearest")
-    ax.set(xlabel="pixel value x", ylabel="i", title=f"basis f_i(x), i = 0..{2 * n} (eq. 19)")
-
-
-def draw_dirichlet(ns, ax, highlight=None):
-    """D_n(z) / (2n + 1) (eq. 25): height 1 at z = 0, width ~ 1/n, tending to a delta."""
-    z = np.linspace(-0.5, 0.5, 801)
-    for n in ns:
-        ax.plot(z, dirichlet_kernel(torch.from_numpy(z), n) / (2 * n + 1),
-                lw=2 if n == highlight else 0.8, alpha=1 if n == highlight else 0.5, label=f"n = {n}")
-    ax.set(xlabel="x - x'", ylabel="<x|x'> / (2n+1)", title="Dirichlet kernel (eq. 25)")
-    ax.legend(fontsize=7)
-
 
 def draw_distinguishability(n, ax):
     """|<x|x'>|^2 / (<x|x><x'|x'>) of two grey levels against their difference: pixels closer
@@ -166,11 +159,11 @@ def draw_capacity(summary, results, ax):
 
 
 def draw_against(results, key, chosen, ax, quantity, label):
-    """A trained quantity of the runs against d (n = 9) or n (d = 18): dots per seed and
-    partition, the chosen value marked."""
-    other = {"d": ("n", 9), "n": ("d", 18)}[key]
+    """A trained quantity of the runs against d (the landscape, n = d/2) or n (the n-sweep,
+    d = 18): dots per seed and partition, the chosen value marked."""
+    family = {"d": lambda c: 2 * c.n == c.d, "n": lambda c: c.d == 18}[key]
     for config, metrics, levels in results:
-        if getattr(config, other[0]) != other[1]:
+        if not family(config):
             continue
         value = quantity(metrics, levels)
         ax.scatter(getattr(config, key), value, s=12, color=COLORS[config.dataset], alpha=0.7,
@@ -219,10 +212,11 @@ def draw_view(d, n):
     draw_against(results, "n", n, axes[2, 2], final_entropy[1], final_entropy[0])
     level3 = ("entropy of 8-pixel subtrees (nats)", lambda m, levels: levels[3])
     draw_against(results, "d", d, axes[2, 3], level3[1], level3[0])
-    for ax, title in zip(axes[2], ("accuracy against d (n = 9)", "accuracy against n (d = 18)",
-                                   "top-cut entropy against n", "8-pixel subtrees against d")):
+    for ax, title in zip(axes[2], ("accuracy against d (n = d/2)", "accuracy against n (d = 18)",
+                                   "top-cut entropy against n (d = 18)",
+                                   "8-pixel subtrees against d (n = d/2)")):
         ax.set_title(title)
-    axes[1, 2].set_title("top-cut entropy against d (n = 9)")
+    axes[1, 2].set_title("top-cut entropy against d (n = d/2)")
     handles = [plt.Line2D([], [], ls="", marker="o", color=COLORS[name], label=NAMES[name])
                for name in DATASETS]
     fig.legend(handles=handles, loc="upper right", fontsize=8)
@@ -242,7 +236,7 @@ def view_png(d, n, dpi=60):
     return buffer.getvalue(), summary
 
 
-def static_explorer(ds=LANDSCAPE_DS, ns=N_SWEEP, directory=STATIC_DIR):
+def static_explorer(ds=LANDSCAPE_DS, ns=EXPLORER_NS, directory=STATIC_DIR):
     """Draw the view of every (d, n) into ``directory`` (d<d>-n<n>.png, and views.json with
     what each view shows) and return HTML whose two sliders switch between them in the page."""
     directory = Path(directory)
@@ -319,14 +313,14 @@ class Explorer:
         self.image.value = buffer.getvalue()
 
     def train_quick(self, button=None):
-        from .experiments import QUICK
-        from .figures import run_curves
-        from .runs import get_run
-        from .train import Config
         config = Config(**dict(QUICK, d=self.d_slider.value, n=self.n_slider.value))
         with self.quick:
             self.quick.clear_output()
-            _, metrics = get_run(config, progress=True)
+            try:
+                _, metrics = get_run(config, progress=True)
+            except FloatingPointError as error:      # a smoke run can leave the floats
+                print(f"the quick run {run_id(config)} did not finish: {error}")
+                return
             fig = run_curves(metrics, f"quick smoke-test run {run_id(config)} (not paper scale)")
             plt.show(fig)
 

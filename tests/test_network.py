@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from qcnn.tensor import contract_tree, embed, folded_batchnorm, tilde_matrices
+from qcnn.network import contract_tree, embed, folded_batchnorm, tilde_matrices
 
 from conftest import entangled_model
 

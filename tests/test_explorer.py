@@ -5,15 +5,15 @@ import re
 
 import pytest
 
-import qcnn.widgets as widgets
+import qcnn.explorer as explorer
 from qcnn.model import parameter_count
-from qcnn.widgets import Explorer, architecture_summary, static_explorer
+from qcnn.explorer import Explorer, architecture_summary, static_explorer
 
 
 @pytest.fixture(autouse=True)
 def empty_store(monkeypatch):
     """No stored runs: the explorer must still draw (the trained panels say so)."""
-    monkeypatch.setattr(widgets, "stored_results", lambda: {})
+    monkeypatch.setattr(explorer, "stored_results", lambda: {})
 
 
 def test_architecture_numbers():

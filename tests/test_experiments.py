@@ -1,0 +1,48 @@
+"""Which runs the book plans, and the names of the stored ones."""
+from collections import Counter
+
+from qcnn.config import Config, run_id
+from qcnn.experiments import (D_CLAIM, LANDSCAPE_DS, PAPER_PARAMETER_RANGE, all_configs,
+                              fig2_configs, landscape_configs, n_sweep_configs, recipe_configs)
+from qcnn.model import parameter_count_eq47
+
+
+def test_the_landscape_is_the_papers_family():
+    """d = 2n from 2 to 40, three seeds, both data sets, up/down, 90 epochs: 48 runs, whose
+    parameter counts span the paper's stated range (eq. 47 at d = 2 and d = 40)."""
+    configs = landscape_configs()
+    assert len(configs) == len(set(configs)) == 48
+    assert all(c.n * 2 == c.d and c.partition == "updown" and c.epochs == 90 for c in configs)
+    assert Counter(c.d for c in configs) == {d: 6 for d in LANDSCAPE_DS}
+    assert (parameter_count_eq47(2, 256), parameter_count_eq47(40, 256)) == PAPER_PARAMETER_RANGE
+    assert D_CLAIM == (10, 40)
+
+
+def test_the_landscape_gives_the_most_science_first():
+    """Seed 0 at every d, then seeds 1 and 2 at d = 12-40, then the rest."""
+    order = [(c.seed, c.d) for c in landscape_configs()]
+    first = order[:16]
+    assert {s for s, _ in first} == {0} and sorted({d for _, d in first}) == list(LANDSCAPE_DS)
+    middle = order[16:36]
+    assert {s for s, _ in middle} == {1, 2} and min(d for _, d in middle) == 12
+    assert all(d < 12 and s > 0 for s, d in order[36:])
+
+
+def test_all_configs_has_every_run_once():
+    configs = all_configs()
+    assert len(configs) == len(set(configs))
+    planned = {*fig2_configs().values(), *recipe_configs().values(), *landscape_configs(),
+               *n_sweep_configs()}
+    assert set(configs) == planned
+    assert configs[:4] == list(fig2_configs().values())
+    quick = all_configs("quick")
+    assert all(c.limit_train and c.epochs == 3 for c in quick)
+
+
+def test_run_ids_are_pinned():
+    """Moving or extending Config must not rename a stored run: its canonical JSON is hashed."""
+    assert run_id(Config()) == "75ea9d77fc10"
+    assert run_id(Config(partition="leftright")) == "f6853ee30c0a"
+    assert run_id(Config(dataset="fashion-mnist")) == "e2e14d662ca9"
+    assert run_id(Config(epochs=3, init="default")) == "0acba0e77b52"
+    assert run_id(Config(d=2, n=1)) == "a65db0b3cbcf"
