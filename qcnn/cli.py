@@ -53,14 +53,20 @@ def cmd_data(args):
         fetch(name)
 
 
+def train_config(args):
+    """The Config of `qcnn train`'s flags: the defaults, under --published the published
+    recipe's settings, and over both every flag given."""
+    from .experiments import PUBLISHED
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
+             if getattr(args, f.name) is not None}
+    return Config(**{**(PUBLISHED if args.published else {}), **given})
+
+
 def cmd_train(args):
     from .config import run_id
-    from .experiments import PUBLISHED, snapshots_for
+    from .experiments import snapshots_for
     from .runs import get_run
-    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
-    if args.published:
-        fields.update(PUBLISHED)
-    config = Config(**fields)
+    config = train_config(args)
     snapshots = (snapshots_for(config) if args.snapshots is None
                  else parse_epochs(args.snapshots, config.epochs))
     print(f"run {run_id(config)}: {config}")
@@ -207,11 +213,10 @@ def build_parser():
         "one. Defaults are the paper's settings with the recipe that trains (init shift1).")
     for field in dataclasses.fields(Config):
         p.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
-                       default=field.default, help=f"{field.metadata['help']} (default: "
-                       f"{field.default})")
+                       default=None, help=f"{field.metadata['help']} (default: {field.default})")
     p.add_argument("--published", action="store_true",
                    help="the published code's recipe: --init default --weight-init xavier "
-                   "--dtype float64 --lr-schedule published")
+                   "--dtype float64 --lr-schedule published (flags given as well win)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument("--run-dir", default=None, help="directory of the run (default: the run store)")
     p.add_argument("--compile", default="auto", help="torch.compile: auto (long runs) | on | off")

@@ -46,3 +46,16 @@ def test_run_ids_are_pinned():
     assert run_id(Config(dataset="fashion-mnist")) == "e2e14d662ca9"
     assert run_id(Config(epochs=3, init="default")) == "0acba0e77b52"
     assert run_id(Config(d=2, n=1)) == "a65db0b3cbcf"
+
+
+def test_the_recipe_runs_are_what_qcnn_train_makes():
+    """`qcnn train --published` and the single changes back, as the plan names them."""
+    from qcnn.cli import build_parser, train_config
+    recipe = recipe_configs()
+    for argv, name in ((["--published", "--epochs", "20"], "published"),
+                       (["--published", "--dtype", "float32", "--epochs", "10"], "published, float32"),
+                       (["--published", "--weight-init", "torch", "--epochs", "10"],
+                        "published, PyTorch init"),
+                       (["--epochs", "3", "--init", "default"], "default")):
+        assert train_config(build_parser().parse_args(["train", *argv])) == recipe[name]
+    assert train_config(build_parser().parse_args(["train"])) == Config()
