@@ -7,7 +7,9 @@ STAMP  := $(VENV)/.installed
 PIP_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # torch: the CUDA build from PyPI where an NVIDIA GPU answers nvidia-smi, else the CPU build
-# from PyTorch's own CPU wheel index (PyPI's Linux wheels are CUDA builds of several GB).
+# from PyTorch's own CPU wheel index (PyPI's Linux wheels are CUDA builds of several GB); where
+# that index cannot be reached (checked in 5 s, instead of pip's retries for every package),
+# whatever pip's own sources hold (a local wheel on machines that keep one).
 TORCH_VERSION   := 2.13.0
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
@@ -32,9 +34,12 @@ $(STAMP): pyproject.toml
 	@if nvidia-smi -L >/dev/null 2>&1; then \
 	  echo "NVIDIA GPU found: installing torch $(TORCH_VERSION) (CUDA build, PyPI)"; \
 	  $(PY) -m pip install --quiet torch==$(TORCH_VERSION); \
-	else \
-	  echo "no NVIDIA GPU: installing torch $(TORCH_VERSION) (CPU build)"; \
+	elif $(PY) -c "import urllib.request; urllib.request.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=5)" 2>/dev/null; then \
+	  echo "no NVIDIA GPU: installing torch $(TORCH_VERSION) (CPU build, PyTorch's CPU index)"; \
 	  $(PY) -m pip install --quiet torch==$(TORCH_VERSION) --extra-index-url $(TORCH_CPU_INDEX); \
+	else \
+	  echo "no NVIDIA GPU, PyTorch's CPU index unreachable: torch $(TORCH_VERSION) from pip's own sources"; \
+	  $(PY) -m pip install --quiet torch==$(TORCH_VERSION); \
 	fi
 	$(PY) -c "import torch; print(f'torch=={torch.__version__}')" > $(VENV)/torch-constraint.txt
 	$(PY) -m pip install --quiet -c $(VENV)/torch-constraint.txt $(PIP_ARGS) -e ".[book,test,cluster]"

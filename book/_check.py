@@ -7,7 +7,8 @@ Chromium (driver /usr/bin/chromedriver) with every host name unresolvable, as on
 no network. A page fails on: a JavaScript error in the console, an image that does not load,
 math that MathJax did not typeset, a request for anything not served by the book itself, or an
 internal link (page or #anchor) that leads nowhere. On the explorer's page, moving each slider
-must change the view and the new view must load. A full-page screenshot of every page goes to
+must change the view and the new view must load; a Markdown table shown as a paragraph of
+pipes (a notebook's Markdown output rendered without tables) fails too. A full-page screenshot of every page goes to
 the screenshots folder (default _build/screenshots). Exit status 1 lists every failure.
 """
 import argparse
@@ -79,6 +80,8 @@ return {
   math: math.length,
   resources: performance.getEntriesByType('resource').map(r => r.name),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  rawTables: [...document.querySelectorAll('p')].filter(p => /\|\s*(---|\u2014|\u2013)/.test(p.textContent))
+    .map(p => p.textContent.slice(0, 80)),
   ids: [...document.querySelectorAll('[id]')].map(e => e.id),
 };
 """
@@ -132,6 +135,8 @@ def main():
                     failures.append(f"{page}: console error: {entry['message'][:300]}")
             failures += [f"{page}: image did not load: {src}" for src in state["images"]]
             failures += [f"{page}: math not typeset: {text!r}" for text in state["untypeset"]]
+            failures += [f"{page}: a Markdown table shown as text: {text!r}"
+                         for text in state["rawTables"]]
             failures += [f"{page}: requested from outside the book: {url}"
                          for url in state["resources"] if not url.startswith(base)]
             anchors[page] = set(state["ids"])

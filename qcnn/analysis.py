@@ -13,7 +13,7 @@ read it. For each of the four d = 18 networks of Fig. 2 (eval mode, float64):
 - test accuracy of the tree truncated to chi channels per level (``truncated_tildes``).
 
 The findings (``findings``, ``cut_numbers``, ``regions_table``, ...) and the store's inventory
-for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_extremes``,
+for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_outliers``,
 ``initialisation_entropy``) are computed here, so that a chapter only calls and shows them.
 
 Rényi-2 of a region that is not a subtree costs minutes at d = 18 (four-index tensors of up to
@@ -32,11 +32,11 @@ import torch
 from .config import Config, build_model, run_id
 from .cuts import (chain_mask, data_entropy, min_cut_bound, norm_on_data, renyi2_entropy,
                    subtree_entropies, subtree_region, subtree_spectra, truncated_tildes)
-from .data import load, write_atomic
+from .data import IMAGE_SIZE, load, write_atomic
 from .entropy import entanglement_entropy, entropy_of_weights, half_state_summary
 from .experiments import (all_configs, fig2_configs, landscape_configs, n_sweep_configs,
                           recipe_configs, snapshots_for, stored_count)
-from .model import calibrate_batchnorm
+from .model import calibrate_batchnorm, channel_widths
 from .network import contract_tree, embed
 from .runs import RUNS_ROOT, environment, stored, stored_only, trained_model
 from .stats import running_train_cost
@@ -236,16 +236,26 @@ def _entries(analysis):
             if run_id(c) in analysis["models"]]
 
 
+def ink_near_background(name, ink=0.05, near=0.1):
+    """The Fourier basis lives on a circle: x = 1 is x = 0. The share of a data set's ink
+    pixels (test images, value above ``ink``) within ``near`` of 1, which the features put
+    within ``near`` of the background: (share of pixels that are ink, share of ink that near)."""
+    images, _ = load(name, "test")
+    values = images.flatten()
+    inked = values[values > ink]
+    return len(inked) / len(values), float((inked >= 1 - near).double().mean())
+
+
 def cut_numbers(analysis):
     """The numbers the chapter on every cut quotes, as text: spreads over the four networks of
     ``findings`` (area slope and the bound's, centre/corner for the entropy and the bound,
-    across/along, data/L2, the least chi within one point and the share of the widest bond it
-    is), the Fashion/MNIST ratio of every region's S2 per flattening, and the best accuracy of
-    a tree truncated to chi <= 24."""
+    across/along, data/L2, the least chi within one point), the widths D_k = d_k + 1 of the
+    levels' bonds that chi cuts, the Fashion/MNIST ratio of every region's S2 per flattening,
+    the best accuracy of a tree truncated to chi <= 24 and where the Born density lies
+    (``born_density_at_data``)."""
     by_run = findings(analysis)
     found = [by_run[run_id(c)] for c, _ in _entries(analysis)]
     entries = [e for _, e in _entries(analysis)]
-    widest = max(e["truncation"]["chi"][-1] for e in entries)
     bound_ratios = [e["regions"][f"{k}x{k} centre"]["min_cut_bound"] /
                     e["regions"][f"{k}x{k} corner"]["min_cut_bound"]
                     for e in entries for k in (2, 4, 8)]
@@ -253,7 +263,6 @@ def cut_numbers(analysis):
                "bound_slope": f"{found[0]['bound_slope']:.2f}",
                "centre_corner": spread([r for f in found for r in f["centre_over_corner"]], 1),
                "centre_corner_bound": spread(bound_ratios, 1),
-               "chi_share": spread([f["chi_within_1pt"] / widest * 100 for f in found], 0),
                "across_along": spread([f["across_over_along"] for f in found], 1),
                "data_l2": spread([f["data_over_l2"] for f in found]),
                "chi": spread([f["chi_within_1pt"] for f in found], 0)}
@@ -266,7 +275,30 @@ def cut_numbers(analysis):
     low_chi = [a for e in entries for chi, a in zip(e["truncation"]["chi"],
                                                     e["truncation"]["test_accuracy"]) if chi <= 24]
     numbers["low_chi_accuracy"] = f"{max(low_chi):.0%}"
+    corners = [item for e in entries for k in (1, 2, 4, 8) for item in [e["regions"][f"{k}x{k} corner"]]]
+    numbers["bound_share"] = spread([100 * np.mean(c["renyi2"]) / c["min_cut_bound"] for c in corners], 1)
+    updown = analysis["models"][run_id(fig2_configs("paper")[("mnist", "updown")])]["regions"]
+    numbers["bound_along"] = f"{updown['upper half']['min_cut_bound']:.2f}"
+    numbers["bound_across"] = f"{updown['left half']['min_cut_bound']:.2f}"
+    born = born_density_at_data(analysis)
+    numbers["born_networks"] = f"{born['networks'][0]:+.1f} to {born['networks'][1]:+.1f}"
+    numbers["born_labels"] = f"{born['labels'][0]:+.1f} to {born['labels'][1]:+.1f}"
+    config = entries[0]["config"]
+    levels = channel_widths(config["d"], config["n"], IMAGE_SIZE.bit_length() * 2 - 2, 10)
+    numbers["level_widths"] = ", ".join(str(w + 1) for w in levels[:-2])
     return numbers
+
+
+def born_density_at_data(analysis):
+    """Where the label states' norm lies, from ``norm_on_data``: log10 of the Born density at
+    the test images over its average on the cube, {"networks": (least, largest) class mean over
+    the networks, "labels": (least, largest) over every label of every network, "uniform":
+    largest |class mean| at uniform random images (the check: about 0)}."""
+    data = [e["data"] for _, e in _entries(analysis)]
+    means = [float(np.mean(d["norm_on_data_log10_test"])) for d in data]
+    labels = [v for d in data for v in d["norm_on_data_log10_test"]]
+    return {"networks": (min(means), max(means)), "labels": (min(labels), max(labels)),
+            "uniform": max(abs(float(np.mean(d["norm_on_uniform_log10"]))) for d in data)}
 
 
 def findings_table(analysis):
@@ -279,10 +311,10 @@ def findings_table(analysis):
                      f"{f['area_slope']:.2f} ({f['bound_slope']:.2f})",
                      ", ".join(f"{r:.2f}" for r in f["centre_over_corner"]),
                      f"{f['across_over_along']:.2f}", f"{f['data_over_l2']:.2f}",
-                     f"{f['chi_within_1pt']} ({f['accuracy']:.2%})"])
+                     f"{f['chi_within_1pt']}", f"{f['accuracy']:.2%}"])
     return (["network", "S2 vs area: slope (bound's)", "centre / corner, k = 2, 4, 8",
              "across / along the trained cut", "through data / in L2",
-             "least chi within 1 point (accuracy)"], rows)
+             "least chi within 1 point", "untruncated test accuracy"], rows)
 
 
 def regions_table(analysis):
@@ -336,14 +368,15 @@ def renyi2_seconds(analysis):
 
 def store_inventory(profile="paper"):
     """What the store holds of the plan: (rows, hours, plan). rows: one per stored run [id,
-    data set, partition, d, n, seed, init, epochs, final test accuracy, minutes, device];
+    data set, partition, d, n, seed, initialisation (shift, weights, dtype), epochs, final test
+    accuracy, minutes, device];
     hours: {device: hours of training}; plan: {part of the plan: 'k of N runs stored'}."""
     rows, hours = [], {}
     for config in stored_only(all_configs(profile)):
         metrics, prov = stored(config)
         hours[prov["device"]] = hours.get(prov["device"], 0) + prov["wall_time_s"] / 3600
         rows.append([run_id(config), config.dataset, config.partition, config.d, config.n,
-                     config.seed, config.init, config.epochs,
+                     config.seed, f"{config.init}, {config.weight_init}, {config.dtype}", config.epochs,
                      f"{metrics['test_accuracy'][-1]:.4f}", f"{prov['wall_time_s'] / 60:.1f}",
                      prov["device"]])
     plan = {"Figure 2": stored_count(fig2_configs(profile).values()),
@@ -353,20 +386,19 @@ def store_inventory(profile="paper"):
     return rows, hours, plan
 
 
-def cost_extremes(first_epoch=81):
-    """Per Fig. 2 run, from ``first_epoch`` on: the largest eval-mode train cost, running train
-    cost and eval-mode test cost, and the final test accuracy: the outliers of the eval-mode
-    costs late in training. Rows [data set, partition, run id, train max, running max, test
-    max, final test accuracy]."""
+def cost_outliers(threshold=2.0):
+    """Per Fig. 2 run, the eval-mode costs' outliers: [data set, partition, run id, epochs with
+    the eval-mode train cost above ``threshold`` (the best constant output costs 0.9), the
+    largest (epoch), epochs with the test cost above it, the largest (epoch), the largest
+    running train cost, final test accuracy]."""
     rows = []
     for config in fig2_configs("paper").values():
         metrics, _ = stored(config)
-        epochs, running = running_train_cost(metrics)
-        late = [e for e in metrics["epoch"] if e >= first_epoch]
-        rows.append([config.dataset, config.partition, run_id(config),
-                     f"{max(metrics['train_cost'][e - 1] for e in late):.3g}",
-                     f"{running[epochs > first_epoch - 1].max():.3g}",
-                     f"{max(metrics['test_cost'][e - 1] for e in late):.3g}",
+        train, test = np.array(metrics["train_cost"]), np.array(metrics["test_cost"])
+        rows.append([config.dataset, config.partition, run_id(config), int((train > threshold).sum()),
+                     f"{train.max():.3g} ({1 + train.argmax()})", int((test > threshold).sum()),
+                     f"{test.max():.3g} ({1 + test.argmax()})",
+                     f"{running_train_cost(metrics)[1].max():.3g}",
                      f"{metrics['test_accuracy'][-1]:.4f}"])
     return rows
 
@@ -422,3 +454,48 @@ def tree_automorphisms(count=1000):
         alpha = net(x)
         return {name: ((net(moved) - alpha).abs().max() / alpha.abs().max()).item()
                 for name, moved in moves.items()}
+
+
+LEARNS = 0.5         # a run "trains" when its test accuracy rises above this
+
+
+def trainability():
+    """Which of the published recipe's differences decides whether the q-CNN trains, from the
+    stored recipe runs: ({name: final test accuracy, or None where not stored}, a sentence that
+    says what the stored runs show)."""
+    recipe = recipe_configs()
+    runs = {name: stored(c)[0] for name, c in recipe.items() if stored_only([c])}
+    final = {name: (runs[name]["test_accuracy"][-1] if name in runs else None) for name in recipe}
+    needed = {"published": "the published recipe (float64, Xavier, beta = 0)",
+              "published, float32": "the same in float32",
+              "published, PyTorch init": "the same with PyTorch's initial weights"}
+    if any(name not in runs for name in needed):
+        return final, "not measured: the published recipe's runs are not all stored"
+
+    def course(name):
+        accuracy = runs[name]["test_accuracy"]
+        above = [e for e, a in enumerate(accuracy, 1) if a > LEARNS]
+        return (f"{needed[name]} reaches {accuracy[-1]:.1%} after {len(accuracy)} epochs (above "
+                f"{LEARNS:.0%} from epoch {above[0]})" if above else
+                f"{needed[name]} stays at {max(accuracy):.1%} or below for all {len(accuracy)} epochs")
+    learns = {name: final[name] > LEARNS for name in needed}
+    if not learns["published"]:
+        cause = "beta = 0 does not train here even with float64 and Xavier weights"
+    else:
+        causes = [what for name, what in (("published, float32", "float64"),
+                                          ("published, PyTorch init", "the Xavier weights"))
+                  if not learns[name]]
+        cause = (f"in these runs {' and '.join(causes)} {'are' if len(causes) > 1 else 'is'} what "
+                 "lets beta = 0 train" if causes else
+                 "beta = 0 trains with either change back, so neither alone decides")
+    return final, "; ".join(course(name) for name in needed) + f": {cause}"
+
+
+def wall_minutes(d, epochs=90):
+    """(least, largest) wall time in minutes of the stored full-data runs at ``d`` with
+    ``epochs`` epochs, and their devices (with thread counts), from their provenance."""
+    runs = [c for c in stored_only(all_configs()) if c.d == d and c.epochs == epochs
+            and not c.limit_train]
+    provenance = [stored(c)[1] for c in runs]
+    minutes = [p["wall_time_s"] / 60 for p in provenance]
+    return min(minutes), max(minutes), sorted({p["device"] for p in provenance})

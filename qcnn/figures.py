@@ -33,10 +33,10 @@ from .analysis import ANALYSES_ROOT, load_analysis  # noqa: E402
 from .basis import dirichlet_kernel, extended_features  # noqa: E402
 from .config import run_id  # noqa: E402
 from .data import DATASETS, load  # noqa: E402
-from .experiments import (MIN_ACROSS, PAPER_ACCURACY, across_population, current_profile,  # noqa: E402
+from .experiments import (PAPER_ACCURACY, across_population, current_profile,  # noqa: E402
                           fig2_configs, first_epoch_of, landscape_configs, landscape_runs,
-                          landscape_table, paper_runs, seed_runs, stored_count)
-from .model import born_probabilities, predict  # noqa: E402
+                          paper_runs, seed_runs)
+from .model import born_probabilities, parameter_count_eq47, predict  # noqa: E402
 from .runs import REPO_ROOT, stored, trained_model  # noqa: E402
 
 FIGURES_ROOT = REPO_ROOT / "figures"
@@ -323,31 +323,43 @@ def fig3a(profile=None, out_dir=None):
     return save(fig, "fig3a", configs, figures_dir(profile, out_dir))
 
 
+TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^6; the axis stops here
+
+
 @figure("paper")
 def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): the same across every run of the profile (the landscape of d and seeds, the
-    Fig. 2 runs, the n-sweep), all epochs after the first: running train cost (left) and test
-    cost (right); colour d, marker data set."""
+    """Fig. 3(b): the same for every stored run with the book's recipe (the landscape of d and
+    seeds, the Fig. 2 runs, the n-sweep): each run's trajectory of (cost, epoch-mean entropy)
+    from epoch 30 on, against the running train cost (left) and the test cost (right); colour
+    d, marker (at the run's last epoch) the data set."""
     profile = profile or current_profile()
     configs = paper_runs(profile)
+    first = first_epoch_of(profile)
     colors = d_colors({c.d for c in configs})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    beyond = 0
     for config in configs:
         m, _ = stored(config)
-        keep = np.array(m["epoch"]) >= 2
+        keep = np.array(m["epoch"]) >= first
         entropy = stats.epoch_mean_entropy(m)[keep]
-        axes[0].scatter(stats.epoch_running_cost(m)[keep], entropy, s=5, color=colors[config.d],
-                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
-        axes[1].scatter(np.array(m["test_cost"])[keep], entropy, s=5, color=colors[config.d],
-                        marker=MARKERS[config.dataset], alpha=0.4, linewidths=0)
-    for ax, kind in zip(axes, ("running train cost", "test cost")):
-        ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(b) {len(configs)} stored runs, epochs >= 2: {kind}")
+        test = np.array(m["test_cost"])[keep]
+        beyond += int((test > TEST_COST_AXIS).sum())
+        for ax, cost in zip(axes, (stats.epoch_running_cost(m)[keep],
+                                   np.minimum(test, TEST_COST_AXIS))):
+            ax.plot(cost, entropy, color=colors[config.d], lw=0.7, alpha=0.6)
+            ax.scatter(cost[-1:], entropy[-1:], s=16, color=colors[config.d],
+                       marker=MARKERS[config.dataset], zorder=3)
+    for ax, kind in zip(axes, ("running train cost", "test cost (eval mode)")):
+        ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class and epoch average",
+               xscale="log", title=f"(b) {len(configs)} stored runs, epochs {first}+: {kind}")
         ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], ls="", marker="s", color=color, label=f"d = {d}")
-               for d, color in colors.items()]
-    handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=NAMES[n])
-                for n in DATASETS]
+    if beyond:
+        axes[1].text(0.98, 0.02, f"{beyond} epoch(s) with a test cost above {TEST_COST_AXIS:g}\n"
+                     "drawn at the axis' end", ha="right", va="bottom", fontsize=7,
+                     transform=axes[1].transAxes)
+    handles = [plt.Line2D([], [], color=color, label=f"d = {d}") for d, color in colors.items()]
+    handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=f"{NAMES[n]} "
+                           "(last epoch)") for n in DATASETS]
     axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
@@ -357,31 +369,39 @@ def fig3b(profile=None, out_dir=None):
 
 @figure("paper")
 def accuracy_vs_d(profile=None, out_dir=None):
-    """Best (filled) and final (open) test accuracy of every landscape run against d, one dot
-    per seed, the seed mean as a line; the paper's 97% / 89% dashed."""
+    """Test accuracy of every landscape run against d (n = d/2): the mean of its last 5 epochs
+    (filled) and its best epoch (open, chosen on the test set), one dot per seed, the seed means
+    as lines; the paper's 97% / 89% dashed, d = 10-40 shaded; the parameter count (eq. 47) on
+    the top axis."""
     profile = profile or current_profile()
-    table = landscape_table(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, name in zip(axes, DATASETS):
-        ds = sorted(table[name])
-        runs = sum(len(rows) for rows in table[name].values())
+        runs = [c for c in landscape_runs(profile) if c.dataset == name]
         total = sum(c.dataset == name for c in landscape_configs(profile))
+        ds = sorted({c.d for c in runs})
+        ax.set_title(f"{NAMES[name]}: {len(runs)} of {total} runs stored", fontsize=10)
         if not ds:
-            ax.text(0.5, 0.5, f"no landscape run of {NAMES[name]} stored yet\n(`qcnn reproduce` makes them)",
+            ax.text(0.5, 0.5, "no landscape run stored yet\n(`qcnn reproduce` makes them)",
                     ha="center", va="center", transform=ax.transAxes)
-            ax.set(title=f"{NAMES[name]}: 0 of {total} runs stored")
             continue
-        for key, index, fill in (("best", 1, True), ("final", 2, False)):
-            values = [[row[index] for row in table[name][d]] for d in ds]
-            for d, vs in zip(ds, values):
-                ax.scatter([d] * len(vs), vs, s=18, color=COLORS[name] if fill else "none",
-                           edgecolors=COLORS[name], zorder=3)
-            ax.plot(ds, [np.mean(v) for v in values], color=COLORS[name], lw=1,
+        for key, value, fill in (("last 5 epochs", lambda m: stats.last_epochs_accuracy(m), True),
+                                 ("best epoch", lambda m: max(m["test_accuracy"]), False)):
+            per_d = {d: [value(stored(c)[0]) for c in runs if c.d == d] for d in ds}
+            for d, values in per_d.items():
+                ax.scatter([d] * len(values), values, s=18, zorder=3, edgecolors=COLORS[name],
+                           color=COLORS[name] if fill else "none")
+            ax.plot(ds, [np.mean(v) for v in per_d.values()], color=COLORS[name], lw=1,
                     ls="-" if fill else ":", label=f"{key} (seed mean)")
         ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
         ax.axvspan(10, 40, color="grey", alpha=0.08)
-        ax.set(xlabel="d (channel scale)", ylabel="test accuracy", xscale="log", xticks=ds,
-               xticklabels=[str(d) for d in ds], title=f"{NAMES[name]}: {runs} of {total} runs stored")
+        ax.set(xlabel="d (channel scale; n = d/2)", ylabel="test accuracy", xscale="log")
+        ax.set_xticks(ds, [str(d) for d in ds], fontsize=8)
+        ax.minorticks_off()
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(ds, [f"{parameter_count_eq47(d, 256) / 1000:.0f}k" for d in ds], fontsize=7,
+                       rotation=45)
+        top.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        top.set_xlabel("parameters (eq. 47)", fontsize=8)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -401,12 +421,14 @@ def entropy_over_seeds(profile=None, out_dir=None):
         epochs = np.arange(1, curves.shape[1] + 1)
         for curve in curves:
             ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
-        ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
+        if len(curves) > 1:
+            ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
         ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
-                label=f"{NAMES[name]}: {len(configs)} seeds (mean, range)")
+                label=f"{NAMES[name]}: " + (f"{len(configs)} seeds (mean, range)" if len(configs) > 1
+                                           else "1 seed"))
     ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
     ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
-           title="d = 18, up/down: every seed")
+           title="d = 18, up/down: every stored seed")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return save(fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
@@ -415,51 +437,44 @@ def entropy_over_seeds(profile=None, out_dir=None):
 
 @figure("paper")
 def correlation_tests(profile=None, out_dir=None):
-    """Entropy against cost, with the shared trend over epochs taken out. (a) Across runs at
-    matched epochs: at each epoch, Spearman rho over the landscape's runs of the entropy
-    against the log running train cost, pooled over d (solid) and within d (dashed: each d's
-    mean removed). (b) Within each run from epoch 30: rho of the raw epoch series (as §4.2
-    reads Fig. 3) and after removing the trend (first differences; residuals from a 5-epoch
-    moving average)."""
+    """Entropy against cost, with the shared trend over epochs taken out. Within each run from
+    epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw (as
+    §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out), one
+    dot per run, the median as a bar. Once the landscape's seeds allow it, a second panel: rho
+    across runs at matched epochs, within d (each d's mean removed at every epoch)."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    drawn = False
-    for name in DATASETS:
-        for within_d, ls, what in ((False, "-", "pooled over d"), (True, "--", "within d")):
-            configs = across_population(profile, name, within_d)
-            if not configs:
-                continue
-            table = stats.run_table([stored(c)[0] for c in configs])
-            rho, epochs = stats.across_runs(table, 2, [c.d for c in configs] if within_d else None)
-            axes[0].plot(epochs, rho["train"], ls=ls, color=COLORS[name], lw=1.2,
-                         label=f"{NAMES[name]}, {what}")
-            drawn = True
-    axes[0].axhline(0, color="black", lw=0.8)
-    axes[0].set(xlabel="epoch", ylabel="Spearman rho across runs\n(entropy vs train cost)",
-                ylim=(-1, 1), title=f"(a) across runs at the same epoch ({stored_count(landscape_configs(profile))})")
-    if drawn:
-        axes[0].legend(fontsize=7)
-    else:
-        axes[0].text(0.5, 0.25, f"fewer than {MIN_ACROSS} landscape runs of a data set stored yet",
-                     ha="center", transform=axes[0].transAxes)
-    axes[0].grid(alpha=0.3)
+    across = {name: across_population(profile, name, within_d=True) for name in DATASETS}
+    panels = 2 if any(across.values()) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
     configs = paper_runs(profile)
-    hows = [(None, "raw"), ("differences", "differences"), ("moving5", "moving-average residuals")]
-    for i, (how, label) in enumerate(hows):
+    for i, detrended in enumerate((False, True)):
         for name in DATASETS:
-            rhos = [stats.within_run(stored(c)[0], first, how)["train"] for c in configs
+            rhos = [stats.within_run(stored(c)[0], first, detrended)["train"] for c in configs
                     if c.dataset == name]
             x = i + (0.15 if name == "fashion-mnist" else -0.15)
-            axes[1].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
-                            color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
-            axes[1].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
-    axes[1].axhline(0, color="black", lw=0.8)
-    axes[1].set(xticks=range(len(hows)), xticklabels=[label for _, label in hows], ylim=(-1, 1),
-                ylabel="Spearman rho within a run\n(entropy vs train cost)",
-                title=f"(b) within each run, epochs {first}+ (bar: median)")
-    axes[1].legend(fontsize=7)
-    axes[1].grid(alpha=0.3)
+            axes[0, 0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
+                               color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
+            axes[0, 0].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
+    axes[0, 0].axhline(0, color="black", lw=0.8)
+    axes[0, 0].set(xticks=[0, 1], xticklabels=["raw", "first differences\n(halvings left out)"],
+                   ylim=(-1, 1), ylabel="Spearman rho within a run\n(entropy vs running train cost)",
+                   title=f"within each run, epochs {first}+ (bar: median)")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].grid(alpha=0.3)
+    if panels == 2:
+        for name, runs in across.items():
+            if runs:
+                table = stats.run_table([stored(c)[0] for c in runs])
+                rho, epochs = stats.across_runs(table, 2, [c.d for c in runs])
+                axes[0, 1].plot(epochs, rho["train"], color=COLORS[name], lw=1.2,
+                                label=f"{NAMES[name]}, {len(runs)} runs")
+        axes[0, 1].axhline(0, color="black", lw=0.8)
+        axes[0, 1].set(xlabel="epoch", ylabel="Spearman rho across runs, within d\n"
+                       "(entropy vs running train cost)", ylim=(-1, 1),
+                       title="across runs at the same epoch")
+        axes[0, 1].legend(fontsize=7)
+        axes[0, 1].grid(alpha=0.3)
     fig.tight_layout()
     return save(fig, "correlation_tests", configs, figures_dir(profile, out_dir))
 

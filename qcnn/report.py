@@ -1,13 +1,13 @@
 """The reproduction report: each quantitative claim of the paper against the stored runs.
 
 One function per claim, each returning a row {claim, paper, measured, verdict, criterion, runs}:
-what the paper says, what the runs give, a verdict by the criterion stated in the row, and the
-runs behind it. ``claims_table()`` collects them. Verdicts are "reproduced", "partly", "not
-reproduced", or "consistent" / "not supported" for the claims that are statements of no
-difference or of a relation, and "not yet measured" where the stored runs cannot test the claim
-yet (the store may hold only part of the planned runs). The statistics are in ``qcnn.stats``;
-the population is every stored run that trains with the book's recipe
-(``experiments.paper_runs``: Fig. 2, the landscape of d and seeds, the n-sweep).
+what the paper says (its own words in quotation marks), what the runs give, a verdict by the
+criterion stated in the row, and the runs behind it. ``claims_table()`` collects them; every
+verdict is decided by a ``*_verdict`` function of plain numbers, so that the tests can reach
+each verdict with synthetic values. Verdicts: "reproduced", "partly", "not reproduced";
+"consistent", "not supported", "inconclusive" for the equivalence claim (journal footnote 10);
+"not yet measured" where the stored runs cannot test a claim yet (the store may hold only part
+of the planned runs).
 """
 import functools
 import math
@@ -15,32 +15,23 @@ import math
 import numpy as np
 
 from . import stats
+from .analysis import initialisation_entropy
 from .config import run_id
 from .data import DATASETS
 from .experiments import (D_CLAIM, MIN_ACROSS, PAPER_ACCURACY, PROFILES, across_population,
-                          fig2_configs, first_epoch_of, landscape_configs, landscape_runs,
-                          landscape_table, paper_runs, recipe_configs, seed_runs,
-                          stored_count)
+                          all_configs, fig2_configs, first_epoch_of, landscape_configs,
+                          landscape_runs, paper_runs, recipe_configs, seed_runs, stored_count)
 from .model import QCNN
 from .runs import stored, stored_only
 
 NAMES_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion"}
+MARGIN = 0.01        # the d-claim's equivalence margin: 1 point of test accuracy, chosen first
+LAST = 5             # a run's accuracy: the mean of its last 5 epochs' test accuracy
 
 
 def row(claim, paper, measured, verdict, criterion, configs):
     return dict(claim=claim, paper=paper, measured=measured, verdict=verdict,
                 criterion=criterion, runs=[run_id(c) for c in configs])
-
-
-def verdict(ok, partly=False):
-    return "reproduced" if ok else ("partly" if partly else "not reproduced")
-
-
-def median_interval(values, seed=0):
-    """(median, 95% bootstrap interval of the median) of per-run values."""
-    values = [v for v in values if np.isfinite(v)]
-    interval = stats.bootstrap_interval(lambda s: float(np.median(s)), values, seed)
-    return float(np.median(values)), interval
 
 
 def ci(pair):
@@ -49,243 +40,391 @@ def ci(pair):
     return f"{value:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
-def within_run_rhos(configs, first_epoch, how):
-    """{"train": [rho per run], "test": [...]} of ``stats.within_run``."""
-    rows = [stats.within_run(stored(c)[0], first_epoch, how) for c in configs]
-    return {kind: [r[kind] for r in rows] for kind in ("train", "test")}
+# ------------------------------------------------------------------------ best accuracy
 
+def accuracy_verdict(last5, paper):
+    """Within 0.5 points of the paper: reproduced; within 3: partly; else not reproduced."""
+    gap = paper - last5
+    return "reproduced" if gap <= 0.005 else ("partly" if gap <= 0.03 else "not reproduced")
 
-# ------------------------------------------------------------------------------ the claims
 
 def best_accuracy(profile, name):
-    """"The best (average) test accuracies achieved among all experiments": 97% / 89%."""
-    fig2 = fig2_configs(profile)
-    configs = [c for c in paper_runs(profile) if c.dataset == name]
-    best = {c: max(stored(c)[0]["test_accuracy"]) for c in configs}
-    final = {c: stored(c)[0]["test_accuracy"][-1] for c in configs}
-    top = max(best, key=best.get)
-    paper_value = PAPER_ACCURACY[name]
-    return row(
-        f"best test accuracy, {name}, over all experiments", f"{paper_value:.0%}",
-        f"{best[top]:.2%} of {len(configs)} stored runs (d = {top.d}, n = {top.n}, seed {top.seed}, "
-        f"epoch {1 + int(np.argmax(stored(top)[0]['test_accuracy']))}); best final "
-        f"{max(final.values()):.2%}; d = 18 Fig. 2 runs: "
-        f"{max(best[c] for c in configs if c in fig2.values()):.2%}",
-        verdict(best[top] >= paper_value - 0.005, best[top] >= paper_value - 0.03),
-        f"best over {len(configs)} runs within 0.5 points: reproduced; within 3: partly", configs)
+    """"The best (average) test accuracies achieved among all experiments were 97% for MNIST and
+    89% for Fashion-MNIST": both readings over every stored run of the data set (full data)."""
+    configs = [c for c in stored_only(all_configs(profile)) if c.dataset == name
+               and not c.limit_train]
+    metrics = {c: stored(c)[0] for c in configs}
+    best = max(configs, key=lambda c: max(metrics[c]["test_accuracy"]))
+    last = max(configs, key=lambda c: stats.last_epochs_accuracy(metrics[c], LAST))
+    best_value = max(metrics[best]["test_accuracy"])
+    last_value = stats.last_epochs_accuracy(metrics[last], LAST)
+    epoch = 1 + int(np.argmax(metrics[best]["test_accuracy"]))
+    paper = PAPER_ACCURACY[name]
+    return row(f"best test accuracy, {name}", f"\"best (average) test accuracies achieved among "
+               f"all experiments\": {paper:.0%}",
+               f"over {len(configs)} stored runs: mean of the last {LAST} epochs {last_value:.2%} "
+               f"(run {run_id(last)}: d = {last.d}, n = {last.n}, seed {last.seed}); best single "
+               f"epoch {best_value:.2%} (run {run_id(best)}, epoch {epoch}, chosen on the test set)",
+               accuracy_verdict(last_value, paper),
+               f"the best last-{LAST}-epoch mean within 0.5 points of the paper: reproduced; "
+               "within 3: partly", configs)
 
 
 def parameter_count():
     """Eq. (47): P = 240 d^2 + 180 d (2n = d, 16 x 16 images)."""
     counts = {d: sum(p.numel() for p in QCNN(d, d // 2, 16).parameters()) for d in (2, 18, 40)}
-    return row("parameter count P = 240 d^2 + 180 d", "eq. 47",
+    ok = all(n == 240 * d * d + 180 * d for d, n in counts.items())
+    return row("parameter count P = 240 d^2 + 180 d", "eq. 47; range (1320, 391200)",
                ", ".join(f"d={d}: {n}" for d, n in counts.items()),
-               verdict(all(n == 240 * d * d + 180 * d for d, n in counts.items())),
+               "reproduced" if ok else "not reproduced",
                "the model's own count equals eq. 47 (which assumes 2n = d)", [])
 
 
+# ---------------------------------------------------------------- entropy at initialisation
+
+def initial_verdict(beta1_max, beta0, threshold=0.1):
+    """Below ``threshold`` nats (class mean) for every beta = 1 initial state and for the
+    published beta = 0: reproduced; for beta = 1 only: partly; else not reproduced."""
+    if beta1_max < threshold:
+        return "reproduced" if beta0 < threshold else "partly"
+    return "not reproduced"
+
+
+def initial_state(config):
+    """What fixes a run's initial state, and with it the entropy at step 0: everything but the
+    data set."""
+    return tuple(v for k, v in config.to_dict().items() if k in
+                 ("partition", "d", "n", "basis", "init", "seed", "weight_init", "dtype"))
+
+
 def initial_entropy(profile):
-    """"The entanglement entropy is practically zero at initialisation"."""
+    """"Upon initialization of the network the EE is practically zero"."""
     population = paper_runs(profile)
-    initial = [np.mean(stored(c)[0]["entropy_log"]["entropy"][0]) for c in population]
-    recipe = ({k: c for k, c in recipe_configs().items() if stored_only([c])}
-              if profile == "paper" else {})
-    default = (f"; beta = 0: {np.mean(stored(recipe['default'])[0]['entropy_log']['entropy'][0]):.2f}"
-               if "default" in recipe else "")
-    return row("entropy practically zero at initialisation", "practically zero",
-               f"beta = 1: class mean {np.median(initial):.3f} nats (median of {len(initial)} "
-               f"runs), at most {max(initial):.3f}{default}",
-               verdict(max(initial) < 0.1), "class mean < 0.1 nats in every run with the book's "
-               "recipe", population + ([recipe["default"]] if "default" in recipe else []))
+    states = {}
+    for c in population:
+        states.setdefault(initial_state(c), np.mean(stored(c)[0]["entropy_log"]["entropy"][0]))
+    recipe = recipe_configs()
+    beta0 = [c for c in (recipe["default"], recipe["published"]) if stored_only([c])]
+    beta0_values = [np.mean(stored(c)[0]["entropy_log"]["entropy"][0]) for c in beta0]
+    calibrated = initialisation_entropy()["shift1"]["calibrated"][0] if profile == "paper" else math.nan
+    values = list(states.values())
+    return row("entropy practically zero at initialisation", "\"practically zero\"",
+               f"beta = 1 (this book's recipe): class mean at most {max(values):.3f} nats over "
+               f"{len(values)} distinct initial states (median {np.median(values):.3f}); beta = 0 "
+               f"(PyTorch's default, the published code's): "
+               + (", ".join(f"{v:.2f}" for v in beta0_values) or "not stored")
+               + f"; beta = 1 with the batch-norm statistics calibrated on data: {calibrated:.2f}",
+               initial_verdict(max(values), min(beta0_values, default=math.inf)),
+               "class mean < 0.1 nats in every beta = 1 initial state and with the published "
+               "beta = 0: reproduced; with beta = 1 only: partly (the claim is conditional on "
+               "beta = 1 and on running statistics that have not seen the data)",
+               population + beta0)
+
+
+# ------------------------------------------------------------------- the entropy's course
+
+def rise_of(metrics, start=10, width=5):
+    """A run's epoch-mean entropy around epoch ``start``: (Spearman rho against the epoch from
+    ``start`` on; the largest fall of its ``width``-epoch moving average from ``start`` on, as a
+    share of that average's range; Spearman rho over the epochs before ``start``)."""
+    entropy = stats.epoch_mean_entropy(metrics)
+    epochs = np.array(metrics["epoch"])
+    return (stats.spearman(epochs[start - 1:], entropy[start - 1:]),
+            stats.largest_drop(stats.moving_average(entropy[start - 1:], width)),
+            stats.spearman(epochs[:start], entropy[:start]))
+
+
+def rises_steadily(rho, drop):
+    """A steady rise: rho >= 0.8 and a largest fall of at most a quarter of the range."""
+    return rho >= 0.8 and drop <= 0.25
+
+
+def rise_verdict(steady, contrast):
+    """A steady rise after the start in every run, each less monotone before: reproduced; a
+    steady rise in most runs: partly; else not reproduced."""
+    if all(steady) and all(contrast):
+        return "reproduced"
+    return "partly" if np.mean(steady) > 0.5 else "not reproduced"
 
 
 def steady_rise(profile):
-    """"After ~10 epochs the entropy rises steadily"."""
+    """"After around 10 epochs, the EE starts to increase steadily" (varying widely before)."""
     population = paper_runs(profile)
     start = min(10, PROFILES[profile]["epochs"] // 2)
-    rises = {c: stats.spearman(np.array(stored(c)[0]["epoch"])[start - 1:],
-                               stats.epoch_mean_entropy(stored(c)[0])[start - 1:])
-             for c in population}
-    median = np.median(list(rises.values()))
-    return row("steady rise of the entropy after ~10 epochs", "rises steadily",
-               f"Spearman(epoch, entropy) from epoch {start}: median {median:+.2f}, > 0.5 in "
-               f"{sum(r > 0.5 for r in rises.values())} of {len(rises)} runs, < 0 in "
-               f"{sum(r < 0 for r in rises.values())}",
-               verdict(min(rises.values()) > 0.5, median > 0.5),
-               "rho > 0.5 in every run: reproduced; in the median run: partly", population)
+    rises = {c: rise_of(stored(c)[0], start) for c in population}
+    steady = [rises_steadily(rho, drop) for rho, drop, _ in rises.values()]
+    contrast = [before < after for after, _, before in rises.values()]
+    failing = [f"{run_id(c)} (d = {c.d}, {NAMES_SHORT[c.dataset]} {c.partition}: rho "
+               f"{rho:+.2f}, fall {drop:.2f})" for c, (rho, drop, _) in rises.items()
+               if not rises_steadily(rho, drop)]
+    return row("steady rise of the entropy after ~10 epochs", "\"after around 10 epochs, the EE "
+               "starts to increase steadily\"; before, \"its value can vary widely\"",
+               f"from epoch {start}: a steady rise in {sum(steady)} of {len(steady)} runs (median "
+               f"rho {np.median([r[0] for r in rises.values()]):+.2f}); less monotone before epoch "
+               f"{start} than after in {sum(contrast)} of {len(contrast)} (median rho before "
+               f"{np.median([r[2] for r in rises.values()]):+.2f}); not steady: "
+               + (", ".join(failing) or "none"),
+               rise_verdict(steady, contrast),
+               f"per run from epoch {start}: Spearman(epoch, entropy) >= 0.8 and the 5-epoch "
+               "moving average never falling by more than a quarter of its range; in every run, "
+               "each less monotone before: reproduced; in most runs: partly", population)
+
+
+def last_third_slope(metrics):
+    """Least-squares slope (nats per epoch) of the epoch-mean entropy over the last third."""
+    e, s = np.array(metrics["epoch"]), stats.epoch_mean_entropy(metrics)
+    keep = e > len(e) * 2 / 3
+    return float(np.polyfit(e[keep], s[keep], 1)[0])
+
+
+def slopes_verdict(mnist, fashion):
+    """Every Fashion slope > 0 and every MNIST slope below half the smallest: reproduced;
+    Fashion's mean above MNIST's: partly."""
+    if min(fashion) > 0 and max(mnist) < 0.5 * min(fashion):
+        return "reproduced"
+    return "partly" if np.mean(fashion) > np.mean(mnist) else "not reproduced"
 
 
 def stabilises_or_grows(profile):
-    """"MNIST's entropy stabilises while Fashion-MNIST's keeps growing"."""
-    fig2, epochs = fig2_configs(profile), PROFILES[profile]["epochs"]
+    """"In the MNIST case the value of the EE seems to stabilise during the final epochs,
+    whereas it appears to keep growing in the case of F-MNIST": the d = 18 up/down runs of every
+    stored seed (the runs ``figures.entropy_over_seeds`` shows)."""
     runs = seed_runs(profile)
-    tail = {}
-    for name in DATASETS:
-        runs[name] = runs[name] + [fig2[(name, "leftright")]]
-        tail[name] = []
-        for c in runs[name]:
-            m = stored(c)[0]
-            e, s = np.array(m["epoch"]), stats.epoch_mean_entropy(m)
-            keep = e > epochs * 2 / 3
-            tail[name].append(float(np.polyfit(e[keep], s[keep], 1)[0]))
-    mnist, fashion = tail["mnist"], tail["fashion-mnist"]
-    return row("MNIST entropy stabilises, Fashion-MNIST keeps growing", "qualitative",
-               f"last-third slopes (nats/epoch, d = 18, {len(mnist)} runs each): MNIST "
-               f"{np.mean(mnist):+.4f} [{min(mnist):+.4f}, {max(mnist):+.4f}], Fashion "
-               f"{np.mean(fashion):+.4f} [{min(fashion):+.4f}, {max(fashion):+.4f}]",
-               verdict(min(fashion) > 0 and max(mnist) < 0.5 * min(fashion),
-                       np.mean(fashion) > np.mean(mnist)),
+    slopes = {name: [last_third_slope(stored(c)[0]) for c in configs] for name, configs in runs.items()}
+    mnist, fashion = slopes["mnist"], slopes["fashion-mnist"]
+
+    def describe(values):
+        return (f"{values[0]:+.4f}" if len(values) == 1 else
+                f"{np.mean(values):+.4f} (mean; range {min(values):+.4f} to {max(values):+.4f})")
+    return row("MNIST entropy stabilises, Fashion-MNIST keeps growing", "qualitative (Fig. 2)",
+               f"slope of the last third (nats/epoch), d = 18 up/down, {len(mnist)} and "
+               f"{len(fashion)} seeds: MNIST {describe(mnist)}, Fashion {describe(fashion)}",
+               slopes_verdict(mnist, fashion),
                "every Fashion slope > 0 and every MNIST slope below half the smallest: "
                "reproduced; Fashion's mean slope above MNIST's: partly",
                [c for cs in runs.values() for c in cs])
 
 
+def shape_and_level(updown, leftright, start=10, width=5):
+    """(largest gap between the two curves' ``width``-epoch moving averages, each divided by its
+    mean over the last 10 epochs, from epoch ``start``; level ratio left/right over up/down of
+    those means)."""
+    a, b = (stats.epoch_mean_entropy(m) for m in (updown, leftright))
+    level_a, level_b = a[-10:].mean(), b[-10:].mean()
+    gap = np.abs(stats.moving_average(a[start - 1:], width) / level_a
+                 - stats.moving_average(b[start - 1:], width) / level_b)
+    return float(gap.max()), float(level_b / level_a)
+
+
+def alike_verdict(gaps, ratios):
+    """Normalised shapes within 0.25 of each other and levels within a factor 1.5, for both data
+    sets: reproduced; the shapes only: partly; else not reproduced."""
+    shapes = max(gaps) <= 0.25
+    levels = all(1 / 1.5 <= r <= 1.5 for r in ratios)
+    return "reproduced" if shapes and levels else ("partly" if shapes else "not reproduced")
+
+
 def partitions_alike(profile):
-    """"The up/down and left/right trends are very similar"."""
+    """"The development trend of the up/down EE is very similar to that of the left/right EE"."""
     fig2 = fig2_configs(profile)
-    alike = [stats.spearman(*(stats.epoch_mean_entropy(stored(fig2[(name, p)])[0])
-                              for p in ("updown", "leftright"))) for name in DATASETS]
-    return row("up/down and left/right trends alike", "very similar",
-               "Spearman(up/down, left/right) per epoch: " + ", ".join(f"{r:+.2f}" for r in alike),
-               verdict(min(alike) > 0.7, min(alike) > 0.3),
-               "rho > 0.7 for both data sets; > 0.3: partly", list(fig2.values()))
+    found = {name: shape_and_level(*(stored(fig2[(name, p)])[0] for p in ("updown", "leftright")))
+             for name in DATASETS}
+    return row("up/down and left/right trends alike", "\"very similar\"",
+               "; ".join(f"{NAMES_SHORT[n]}: largest gap of the normalised curves {g:.2f}, "
+                         f"level left/right over up/down {r:.2f}" for n, (g, r) in found.items()),
+               alike_verdict([g for g, _ in found.values()], [r for _, r in found.values()]),
+               "each curve's 5-epoch moving average divided by its mean over the last 10 epochs: "
+               "gaps <= 0.25 from epoch 10 and levels within a factor 1.5: reproduced; the "
+               "shapes alone: partly",
+               list(fig2.values()))
+
+
+def order_verdict(low, high):
+    """All within a factor 3 of ln 2: reproduced; within 10: partly."""
+    if math.log(2) / 3 <= low and high <= 3 * math.log(2):
+        return "reproduced"
+    return "partly" if math.log(2) / 10 <= low and high <= 10 * math.log(2) else "not reproduced"
 
 
 def order_ln2(profile):
-    """The entropies are of order ln 2 (Fig. 2(c)-(d))."""
+    """"The values of the entanglement entropy ... is of the order of log 2"."""
     fig2 = fig2_configs(profile)
     final = [stats.epoch_mean_entropy(stored(c)[0])[-1] for c in fig2.values()]
-    low, high = min(final), max(final)
-    return row("entropies of order ln 2 = 0.69", "order ln 2",
-               f"final class means {low:.2f}-{high:.2f} nats",
-               verdict(math.log(2) / 3 <= low and high <= 3 * math.log(2),
-                       math.log(2) / 10 <= low and high <= 10 * math.log(2)),
+    return row("entropies of order ln 2 = 0.69", "\"of the order of log 2\"",
+               f"final class means of the Fig. 2 runs {min(final):.2f}-{max(final):.2f} nats",
+               order_verdict(min(final), max(final)),
                "all within a factor 3 of ln 2: reproduced; 10: partly", list(fig2.values()))
 
 
+# -------------------------------------------------------------------- accuracy against d
+
+def gap_verdict(interval, margin=MARGIN):
+    """The equivalence reading of "no very significant difference": the interval of the largest
+    gap between d's inside the margin: consistent; wholly outside: not supported; else
+    inconclusive."""
+    low, high = interval
+    return "consistent" if high < margin else ("not supported" if low > margin else "inconclusive")
+
+
 @functools.lru_cache(maxsize=None)
-def d_claim(profile="paper", metric=1):
-    """For each data set: Kruskal-Wallis over the landscape's d in D_CLAIM (seeds as samples)
-    of the best (metric=1) or final (2) test accuracy, and the largest difference between two
-    d's seed means with a 95% bootstrap interval (seeds resampled within each d). Uses the
-    stored runs of the d's with two seeds or more; ``measured`` is False (and the statistics
-    absent) until there are two such d's and the permutation test could reach p < 0.05 with
-    them (``stats.smallest_p``): before that, "no significant difference" would say nothing."""
-    table = landscape_table(profile)
+def d_claim(profile="paper"):
+    """For each data set, the landscape's d in D_CLAIM with two stored seeds or more: each run's
+    mean test accuracy over its last 5 epochs, each d's seed mean, and the largest gap between
+    two d's means with a 95% bootstrap interval (seeds resampled within each d). ``measured`` is
+    False until two d's have two seeds."""
     result = {}
     for name in DATASETS:
-        ds = [d for d in sorted(table[name])
-              if D_CLAIM[0] <= d <= D_CLAIM[1] and len(table[name][d]) >= 2]
+        by_d = {}
+        for c in landscape_runs(profile):
+            if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]:
+                by_d.setdefault(c.d, []).append(stats.last_epochs_accuracy(stored(c)[0], LAST))
         planned = [c for c in landscape_configs(profile)
                    if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]]
-        if len(ds) < 2 or stats.smallest_p([len(table[name][d]) for d in ds]) >= 0.05:
-            result[name] = {"measured": False, "ds": ds, "stored": stored_count(planned)}
+        ds = sorted(d for d, values in by_d.items() if len(values) >= 2)
+        result[name] = {"measured": len(ds) >= 2, "ds": ds, "stored": stored_count(planned)}
+        if len(ds) < 2:
             continue
-        groups = [np.array([r[metric] for r in table[name][d]]) for d in ds]
-        h, p = stats.kruskal_wallis(groups)
-        means = [g.mean() for g in groups]
-        items = [(d, v) for d, g in zip(ds, groups) for v in g]
+        items = [(d, v) for d in ds for v in by_d[d]]
 
-        def spread(sample):
-            return float(np.ptp([np.mean([v for d, v in sample if d == dd]) for dd in ds]))
-        result[name] = {"measured": True, "stored": stored_count(planned), "ds": ds,
-                        "means": means, "H": h, "p": p, "spread": float(np.ptp(means)),
-                        "spread_ci": stats.bootstrap_interval(spread, items,
-                                                              strata=[d for d, _ in items]),
-                        "seeds": min(len(g) for g in groups)}
+        def gap(sample):
+            means = [np.mean([v for dd, v in sample if dd == d]) for d in ds]
+            return float(np.ptp(means))
+        result[name].update(means=[float(np.mean(by_d[d])) for d in ds], gap=gap(items),
+                            gap_ci=stats.bootstrap_interval(gap, items, strata=[d for d, _ in items]),
+                            seeds=min(len(by_d[d]) for d in ds))
     return result
 
 
 def no_difference_in_d(profile, name):
-    """Journal footnote 10: no very significant difference in performance for d = 10-40."""
+    """Journal footnote 10: "we do not notice a very significant difference in performance in
+    the range d = 10-40"."""
     r = d_claim(profile)[name]
-    claim = f"no accuracy difference for d in 10..40, {name}"
+    claim = f"no accuracy difference for d in 10-40, {name}"
+    paper = "\"no very significant difference in performance\" (journal, footnote 10)"
+    runs = [c for c in landscape_runs(profile) if c.dataset == name and c.d in r["ds"]]
     if not r["measured"]:
-        return row(claim, "no significant difference",
-                   f"{r['stored']} with 10 <= d <= 40: too few seeds per d for a permutation "
-                   "test to reach p < 0.05 (it needs e.g. 3 d's x 3 seeds)", "not yet measured",
-                   "Kruskal-Wallis over d once the landscape is stored (`qcnn reproduce`)",
-                   [c for c in landscape_runs(profile)
-                    if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]])
-    return row(claim, "no significant difference",
+        return row(claim, paper, f"{r['stored']} with 10 <= d <= 40; two d's with two seeds "
+                   "each are needed", "not yet measured",
+                   "the largest gap between d's, with its interval, against a 1-point margin",
+                   [c for c in landscape_runs(profile) if c.dataset == name
+                    and D_CLAIM[0] <= c.d <= D_CLAIM[1]])
+    return row(claim, paper,
                ", ".join(f"d={d}: {m:.2%}" for d, m in zip(r["ds"], r["means"])) +
-               f" (best test accuracy, mean of {r['seeds']} seeds); Kruskal-Wallis H = "
-               f"{r['H']:.2f}, p = {r['p']:.3f}; largest gap {r['spread']:.2%} "
-               f"[{r['spread_ci'][0]:.2%}, {r['spread_ci'][1]:.2%}]",
-               "consistent" if r["p"] >= 0.05 else "not supported",
-               f"no difference at the 5% level (permutation p-value; {r['seeds']}+ seeds per d "
-               "detect only large effects): consistent",
-               [c for c in landscape_runs(profile) if c.dataset == name and c.d in r["ds"]])
+               f" (mean of the last {LAST} epochs' test accuracy, seed means, {r['seeds']}+ "
+               f"seeds per d); largest gap {r['gap']:.2%}, 95% interval "
+               f"[{r['gap_ci'][0]:.2%}, {r['gap_ci'][1]:.2%}]",
+               gap_verdict(r["gap_ci"]),
+               f"margin {MARGIN:.0%} (chosen before looking): interval inside: consistent; "
+               "outside: not supported; across it: inconclusive", runs)
+
+
+# -------------------------------------------------------------- entropy against the cost
+
+def by_dataset(configs):
+    """{data set: its runs}: within a data set every run starts from its own initial state
+    (runs of the two data sets with the same d, n, seed and partition start from the same)."""
+    return {name: [c for c in configs if c.dataset == name] for name in DATASETS}
 
 
 @functools.lru_cache(maxsize=None)
 def correlation_summary(profile="paper"):
-    """The entropy-cost correlation read three ways (train cost; test cost too for the first):
-    within runs raw (as §4.2 reads Fig. 3) and detrended, and across runs at matched epochs,
-    pooled over d and within d (``None`` until ``across_population`` has enough stored runs)."""
+    """The entropy-cost correlation per data set: within runs from epoch 30, raw (as §4.2 reads
+    Fig. 3) and detrended (first differences, the learning-rate halvings left out), median over
+    runs with its distribution-free interval; and across runs at matched epochs within d (the
+    landscape's seeds; ``None`` until ``across_population`` has enough stored runs)."""
     first = first_epoch_of(profile)
-    runs = paper_runs(profile)
-    summary = {"first_epoch": first, "runs": len(runs)}
-    for how in (None, "differences", "moving5"):
-        rhos = within_run_rhos(runs, first, how)
-        summary[f"within_{how or 'raw'}"] = {k: median_interval(v) for k, v in rhos.items()}
-    for name in DATASETS:
-        for within_d, key in ((False, "across_pooled"), (True, "across_within_d")):
-            configs = across_population(profile, name, within_d)
-            summary[f"{key}_{name}"] = None
-            if configs:
-                table = stats.run_table([stored(c)[0] for c in configs])
-                groups = [c.d for c in configs] if within_d else None
-                summary[f"{key}_{name}"] = stats.mean_across_runs(table, first, groups)
+    summary = {"first_epoch": first}
+    for name, configs in by_dataset(paper_runs(profile)).items():
+        raw = [stats.within_run(stored(c)[0], first) for c in configs]
+        diff = [stats.within_run(stored(c)[0], first, detrended=True) for c in configs]
+        summary[name] = {"runs": len(configs),
+                         "raw": {k: stats.median_interval([r[k] for r in raw]) for k in raw[0]},
+                         "differences": {k: stats.median_interval([r[k] for r in diff]) for k in diff[0]},
+                         "raw_positive": [(run_id(c), r["train"]) for c, r in zip(configs, raw)
+                                          if r["train"] > 0]}
+        across = across_population(profile, name, within_d=True)
+        summary[name]["across"] = None
+        if across:
+            table = stats.run_table([stored(c)[0] for c in sorted(across, key=run_id)])
+            summary[name]["across"] = stats.mean_across_runs(
+                table, first, [c.d for c in sorted(across, key=run_id)])
     return summary
 
 
 def correlation_table(profile="paper"):
-    """(header, rows) of the correlation summary: each reading, train and test cost."""
+    """(header, rows) of the correlation summary: each reading and data set, against the
+    running train cost, the eval-mode train cost and the test cost."""
     summary = correlation_summary(profile)
-    readings = (("within_raw", "within runs, raw (median over runs)"),
-                ("within_differences", "within runs, first differences"),
-                ("within_moving5", "within runs, 5-epoch moving-average residuals"),
-                ("across_pooled_mnist", "across runs at matched epochs, MNIST, pooled over d "
-                 "(mean over epochs)"),
-                ("across_within_d_mnist", "across runs, MNIST, within d"),
-                ("across_pooled_fashion-mnist", "across runs, Fashion-MNIST, pooled over d"),
-                ("across_within_d_fashion-mnist", "across runs, Fashion-MNIST, within d"))
-    rows = [[label] + [ci(summary[key][kind]) if summary[key] else "not yet measured"
-                       for kind in ("train", "test")] for key, label in readings]
-    return ["reading", "train cost", "test cost"], rows
+    rows = []
+    for name in DATASETS:
+        s = summary[name]
+        for key, label in (("raw", "within runs, raw"),
+                           ("differences", "within runs, first differences (halvings left out)")):
+            rows.append([f"{NAMES_SHORT[name]}, {label}, median of {s['runs']} runs"] +
+                        [ci(s[key][k]) for k in ("train", "train_eval", "test")])
+        rows.append([f"{NAMES_SHORT[name]}, across runs at matched epochs, within d"] +
+                    ([ci(s["across"]["train"]), "", ci(s["across"]["test"])] if s["across"] else
+                     ["not yet measured"] * 3))
+    return ["reading", "running train cost", "train cost (eval mode)", "test cost"], rows
+
+
+def correlation_verdict(raw, detrended, small=0.1):
+    """raw: (median, upper end of its interval) per data set; detrended: (median, (low, high))
+    per data set. Raw and detrended intervals below 0 and every detrended median <= -``small``:
+    reproduced; raw medians below 0 (the relation in the typical run) otherwise: partly; else
+    not reproduced."""
+    raw_median, raw_high = zip(*raw)
+    if not all(m < 0 for m in raw_median):
+        return "not reproduced"
+    beyond = all(high < 0 and median <= -small for median, (_, high) in detrended)
+    return "reproduced" if beyond and all(h < 0 for h in raw_high) else "partly"
 
 
 def entropy_cost_correlation(profile):
-    """"The entropy correlates negatively with the train cost" (Fig. 3)."""
+    """"We observe a distinct negative correlation between EE and the value of the cost
+    function" (Fig. 3)."""
     summary = correlation_summary(profile)
-    raw, diff, moving = (summary[f"within_{k}"] for k in ("raw", "differences", "moving5"))
-    within_d = {n: summary[f"across_within_d_{n}"] for n in DATASETS}
-    raw_negative = raw["train"][1][1] < 0
-    detrended_negative = diff["train"][1][1] < 0 and moving["train"][1][1] < 0
-    across_negative = all(w and w["train"][1][1] < 0 for w in within_d.values())
-    across = ", ".join(f"{NAMES_SHORT[n]} {ci(w['train'])}" if w else
-                       f"{NAMES_SHORT[n]} not yet measured (fewer than {MIN_ACROSS} stored runs "
-                       "at d's with two seeds)" for n, w in within_d.items())
-    return row("entropy correlates negatively with the train cost", "negative (Fig. 3)",
-               f"within runs from epoch {summary['first_epoch']}, median rho over "
-               f"{summary['runs']} runs: raw {ci(raw['train'])}; first differences "
-               f"{ci(diff['train'])}; moving-average residuals {ci(moving['train'])}. Across "
-               f"runs at the same epoch, within d: {across}",
-               "reproduced" if raw_negative and (detrended_negative or across_negative) else
-               ("partly" if raw_negative else "not reproduced"),
-               "raw rho's interval below 0 and a relation beyond the shared trend (detrended or "
-               "across-run interval below 0): reproduced; the raw correlation alone: partly "
-               "(two trends over the epochs)", paper_runs(profile))
+    parts = []
+    for name in DATASETS:
+        s = summary[name]
+        positive = "".join(f"; raw rho > 0 in run {rid} ({rho:+.2f})" for rid, rho in s["raw_positive"])
+        across = (f"; across runs within d {ci(s['across']['train'])}" if s["across"] else
+                  f"; across runs: not yet measured (fewer than {MIN_ACROSS} landscape runs at d's "
+                  "with two seeds)")
+        parts.append(f"{NAMES_SHORT[name]} ({s['runs']} runs): raw {ci(s['raw']['train'])}, "
+                     f"first differences {ci(s['differences']['train'])}{positive}{across}")
+    return row("entropy correlates negatively with the train cost", "\"a distinct negative "
+               "correlation between EE and the value of the cost function\"",
+               f"Spearman rho within runs from epoch {summary['first_epoch']} against the running "
+               "train cost, median over runs [distribution-free 95% interval]: " + "; ".join(parts),
+               correlation_verdict([(summary[n]["raw"]["train"][0], summary[n]["raw"]["train"][1][1])
+                                    for n in DATASETS],
+                                   [summary[n]["differences"]["train"] for n in DATASETS]),
+               "raw medians' intervals below 0, and the first differences' (the trend over the "
+               "epochs removed) below 0 with a median of -0.1 or less: reproduced; raw medians "
+               "below 0 otherwise: partly", paper_runs(profile))
+
+
+def weaker_verdict(train, test):
+    """|median rho| smaller for the test cost than for the train cost (both eval mode): reproduced."""
+    return "reproduced" if abs(test) < abs(train) else "not reproduced"
 
 
 def weaker_with_test_cost(profile):
-    """"The correlation with the test cost is weaker"."""
-    raw = correlation_summary(profile)["within_raw"]
-    return row("weaker correlation with the test cost", "weaker for test",
-               f"raw within-run median rho: train {ci(raw['train'])}, test {ci(raw['test'])}",
-               verdict(abs(raw["test"][0]) < abs(raw["train"][0])),
-               "|median rho| smaller for the test cost", paper_runs(profile))
+    """"This negative correlation is less evident in the test cost": the eval-mode costs of the
+    training and the test set (the same mode, once per epoch); outliers count as ranks only."""
+    summary = correlation_summary(profile)
+    train = [summary[n]["raw"]["train_eval"][0] for n in DATASETS]
+    test = [summary[n]["raw"]["test"][0] for n in DATASETS]
+    verdicts = {weaker_verdict(a, b) for a, b in zip(train, test)}
+    return row("weaker correlation with the test cost", "\"less evident in the test cost\"",
+               "raw within-run median rho, eval-mode costs: " + "; ".join(
+                   f"{NAMES_SHORT[n]} train {ci(summary[n]['raw']['train_eval'])}, test "
+                   f"{ci(summary[n]['raw']['test'])}" for n in DATASETS),
+               verdicts.pop() if len(verdicts) == 1 else "partly",
+               "the median rho smaller in size with the test cost than with the train cost, both "
+               "in eval mode after each epoch (Spearman: an outlier counts as a rank): for both "
+               "data sets: reproduced; for one: partly", paper_runs(profile))
 
 
 def claims_table(profile="paper"):

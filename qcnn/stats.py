@@ -1,18 +1,19 @@
 """The numbers behind the figures and the claims table, from runs' ``metrics.json``.
 
 Series of one run: the class-averaged entropy and the running train cost at the logged
-points (ten per epoch), and their averages per epoch. Statistics: Spearman's rank correlation,
-bootstrap percentile intervals, detrending (first differences, or residuals from a centred
-moving average), correlations within a run and across runs at matched epochs, and a
-Kruskal-Wallis test with a permutation p-value (exact enough for three seeds per group, where
-the chi-square approximation is not). Plain numpy; every random draw is seeded.
+points (ten per epoch), their averages per epoch, the last epochs' mean accuracy. Statistics:
+Spearman's rank correlation (outliers count as ranks only), the distribution-free interval of a
+median (order statistics: deterministic, and the same for any order of the runs), stratified
+bootstrap intervals, first differences that leave out the learning-rate halvings (a shock common
+to every series of a run), correlations within a run and across runs at matched epochs, and the
+shape of a curve (its largest drop, a moving average). Plain numpy; every random draw
+is seeded.
 """
 import math
 
 import numpy as np
 
 BOOTSTRAP = 2000
-PERMUTATIONS = 20000
 
 
 # ------------------------------------------------------------------------ one run's series
@@ -56,19 +57,39 @@ def window_average(x, y, width):
     return np.convolve(x, kernel, "valid"), np.convolve(y, kernel, "valid")
 
 
-def detrend(values, how):
-    """``"differences"``: y[i+1] - y[i]; ``"moving5"``: residuals from the centred 5-point
-    moving average (the ends, without a full window, dropped); ``None``: unchanged."""
+def last_epochs_accuracy(metrics, epochs=5):
+    """Mean test accuracy of the last ``epochs`` epochs: a run's accuracy without choosing an
+    epoch on the test set."""
+    return float(np.mean(metrics["test_accuracy"][-epochs:]))
+
+
+def steady_epochs(metrics, first_epoch):
+    """Epochs e >= first_epoch + 1 whose learning rate equals epoch e - 1's: the first
+    differences y[e] - y[e-1] that no learning-rate halving spans."""
+    epochs, lr = np.array(metrics["epoch"]), np.array(metrics["lr"])
+    return epochs[1:][(epochs[1:] > first_epoch) & (lr[1:] == lr[:-1])]
+
+
+def differences(values, epochs, keep):
+    """y[e] - y[e-1] for the epochs e in ``keep`` (values indexed by ``epochs``, 1-based)."""
+    values, position = np.asarray(values, dtype=float), {e: i for i, e in enumerate(epochs)}
+    return np.array([values[position[e]] - values[position[e - 1]] for e in keep])
+
+
+def largest_drop(values):
+    """The largest fall from a running maximum, max over i < j of (y_i - y_j), as a share of the
+    curve's range: 0 for a curve that never falls, 1 for one that ends at its minimum after its
+    maximum."""
     values = np.asarray(values, dtype=float)
-    if how is None:
-        return values
-    if how == "differences":
-        return np.diff(values)
-    if how == "moving5":
-        if len(values) < 5:
-            return values[:0]
-        return values[2:-2] - np.convolve(values, np.ones(5) / 5, "valid")
-    raise ValueError(f"how must be None, 'differences' or 'moving5', got {how!r}")
+    span = values.max() - values.min()
+    return float((np.maximum.accumulate(values) - values).max() / span) if span > 0 else 0.0
+
+
+def moving_average(values, width=5):
+    """Means over windows of ``width`` consecutive values (the ends, without a full window,
+    dropped)."""
+    values = np.asarray(values, dtype=float)
+    return np.convolve(values, np.ones(width) / width, "valid") if len(values) >= width else values
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -107,48 +128,40 @@ def bootstrap_interval(statistic, items, seed=0, draws=BOOTSTRAP, strata=None):
     return tuple(np.percentile(values, [2.5, 97.5])) if values else (float("nan"),) * 2
 
 
-def smallest_p(sizes):
-    """The smallest permutation p-value a rank test over groups of these sizes can reach (no
-    ties), or an upper bound on it: the most extreme relabellings put the groups in blocks of
-    consecutive ranks; there are at most k! of them (exactly k! for k groups of equal size)
-    among the n! / prod(n_i!) relabellings. Below 0.05 from 2 groups x 4, 3 x 3 or 4 x 2 on;
-    not for 2 x 3 (0.1) or 3 x 2 (0.067)."""
-    sizes = list(sizes)
-    arrangements = math.factorial(sum(sizes)) // math.prod(math.factorial(k) for k in sizes)
-    return min(1.0, math.factorial(len(sizes)) / arrangements)
-
-
-def kruskal_wallis(groups, seed=0, permutations=PERMUTATIONS):
-    """(H, p): the Kruskal-Wallis statistic of samples ``groups`` (ties averaged) and its
-    permutation p-value, the share of random relabellings with H at least as large. All
-    values equal: H = 0, p = 1."""
-    sizes = np.array([len(g) for g in groups])
-    values = np.concatenate([np.asarray(g, dtype=float) for g in groups])
-    r, n = ranks(values) + 1, len(values)
-    ties = np.unique(values, return_counts=True)[1]
-    correction = 1 - (ties**3 - ties).sum() / (n**3 - n)
-    if correction == 0:
-        return 0.0, 1.0
-
-    def h(labels):
-        sums = np.bincount(labels, weights=r, minlength=len(groups))
-        return (12 / (n * (n + 1)) * (sums**2 / sizes).sum() - 3 * (n + 1)) / correction
-    labels = np.repeat(np.arange(len(groups)), sizes)
-    observed = h(labels)
-    rng = np.random.default_rng(seed)
-    count = sum(h(rng.permutation(labels)) >= observed - 1e-12 for _ in range(permutations))
-    return float(observed), (count + 1) / (permutations + 1)
+def median_interval(values, level=0.95):
+    """(median, (low, high)): the distribution-free interval of the median, the order
+    statistics x_(k) and x_(n+1-k) with the largest k for which P(Binomial(n, 1/2) < k) is at most
+    (1 - level) / 2. Deterministic, the same for any order of the values; (nan, nan) below 6
+    values, where no such k exists. Non-finite values are left out."""
+    values = np.sort([v for v in values if np.isfinite(v)])
+    n = len(values)
+    if n == 0:
+        return float("nan"), (float("nan"),) * 2
+    k, tail = 0, 0.0
+    while k < n and tail + math.comb(n, k) / 2**n <= (1 - level) / 2:
+        tail += math.comb(n, k) / 2**n
+        k += 1
+    interval = (float(values[k - 1]), float(values[n - k])) if k else (float("nan"),) * 2
+    return float(np.median(values)), interval
 
 
 # ---------------------------------------------------------------- entropy against cost
 
-def within_run(metrics, first_epoch, how=None):
-    """Spearman rho, within one run, of the epoch-mean entropy against the epoch's running
-    train cost and against its test cost, from ``first_epoch`` on, after ``detrend(how)``."""
-    keep = np.array(metrics["epoch"]) >= first_epoch
-    entropy = detrend(epoch_mean_entropy(metrics)[keep], how)
-    return {"train": spearman(detrend(epoch_running_cost(metrics)[keep], how), entropy),
-            "test": spearman(detrend(np.array(metrics["test_cost"])[keep], how), entropy)}
+def within_run(metrics, first_epoch, detrended=False):
+    """Spearman rho, within one run from ``first_epoch`` on, of the epoch-mean entropy against
+    the epoch's running train cost ("train", train mode as the optimiser saw it), its eval-mode
+    cost on the training set ("train_eval") and on the test set ("test"). ``detrended``: of the
+    first differences instead, those spanning a learning-rate halving left out."""
+    epochs = np.array(metrics["epoch"])
+    series = {"train": epoch_running_cost(metrics), "train_eval": np.array(metrics["train_cost"]),
+              "test": np.array(metrics["test_cost"])}
+    entropy = epoch_mean_entropy(metrics)
+    if detrended:
+        keep = steady_epochs(metrics, first_epoch)
+        return {k: spearman(differences(v, epochs, keep), differences(entropy, epochs, keep))
+                for k, v in series.items()}
+    mask = epochs >= first_epoch
+    return {k: spearman(v[mask], entropy[mask]) for k, v in series.items()}
 
 
 def run_table(runs):

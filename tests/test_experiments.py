@@ -53,8 +53,8 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
     from qcnn.cli import build_parser, train_config
     recipe = recipe_configs()
     for argv, name in ((["--published", "--epochs", "20"], "published"),
-                       (["--published", "--dtype", "float32", "--epochs", "10"], "published, float32"),
-                       (["--published", "--weight-init", "torch", "--epochs", "10"],
+                       (["--published", "--dtype", "float32", "--epochs", "20"], "published, float32"),
+                       (["--published", "--weight-init", "torch", "--epochs", "20"],
                         "published, PyTorch init"),
                        (["--epochs", "3", "--init", "default"], "default")):
         assert train_config(build_parser().parse_args(["train", *argv])) == recipe[name]

@@ -1,40 +1,10 @@
-"""The claims' statistics on cases with known answers: the smallest p-value a permutation
-rank test can reach (against enumerating every relabelling) and Kruskal-Wallis at its extremes."""
-import itertools
+"""The claims' statistics on cases with known answers."""
+import math
 
 import numpy as np
 import pytest
 
 from qcnn import stats
-
-
-def enumerated_smallest_p(sizes):
-    """Every distinct relabelling of untied values 0..n-1: the share with the largest H."""
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    values = np.arange(len(labels), dtype=float)
-    hs = []
-    for perm in set(itertools.permutations(labels)):
-        perm = np.array(perm)
-        hs.append(stats.kruskal_wallis([values[perm == g] for g in range(len(sizes))], permutations=0)[0])
-    hs = np.array(hs)
-    return (hs >= hs.max() - 1e-9).mean()
-
-
-@pytest.mark.parametrize("sizes", [(2, 2), (3, 3), (2, 3), (2, 2, 2), (4, 4), (3, 3, 2)])
-def test_smallest_p_equals_enumeration_for_equal_sizes_and_bounds_it_otherwise(sizes):
-    exact = enumerated_smallest_p(sizes)
-    if len(set(sizes)) == 1:
-        assert stats.smallest_p(sizes) == pytest.approx(exact, rel=1e-12)
-    else:
-        assert stats.smallest_p(sizes) >= exact - 1e-12
-    assert (stats.smallest_p(sizes) < 0.05) == (sizes in [(4, 4), (3, 3, 2)])
-
-
-def test_kruskal_wallis_extremes():
-    assert stats.kruskal_wallis([[0.9, 0.9], [0.9, 0.9, 0.9]]) == (0.0, 1.0)     # all tied
-    h, p = stats.kruskal_wallis([[1, 2, 3], [4, 5, 6], [7, 8, 9]], permutations=20000)
-    assert h == pytest.approx(7.2)                       # 12/(9*10) * (36+225+576)/3 - 30
-    assert p == pytest.approx(stats.smallest_p((3, 3, 3)), abs=0.002)   # 6/1680 = 0.0036
 
 
 def test_ranks_with_ties_and_spearman():
@@ -46,14 +16,32 @@ def test_ranks_with_ties_and_spearman():
     assert np.isnan(stats.spearman([1, 2, 3], [5, 5, 5]))          # undefined: no variation
 
 
-def test_detrend():
-    y = np.array([1.0, 4, 9, 16, 25, 36, 49])
-    assert stats.detrend(y, "differences").tolist() == [3, 5, 7, 9, 11, 13]
-    # residual from the centred 5-point mean of squares: k^2 - (k^2 + 2) = -2
-    assert stats.detrend(y, "moving5") == pytest.approx([-2, -2, -2])
-    assert len(stats.detrend(y[:4], "moving5")) == 0
-    with pytest.raises(ValueError, match="how must be"):
-        stats.detrend(y, "linear")
+def test_differences_leave_out_the_halvings():
+    metrics = {"epoch": [1, 2, 3, 4, 5, 6], "lr": [1, 1, 0.5, 0.5, 0.5, 0.25]}
+    keep = stats.steady_epochs(metrics, first_epoch=1)
+    assert keep.tolist() == [2, 4, 5]                    # 3 and 6 follow a halving
+    y = [1.0, 4, 9, 16, 25, 36]
+    assert stats.differences(y, metrics["epoch"], keep).tolist() == [3, 7, 9]
+    assert stats.steady_epochs(metrics, first_epoch=4).tolist() == [5]
+
+
+def test_median_interval_is_the_order_statistics():
+    """n = 6..8: P(Bin(n, 1/2) = 0) <= 0.025 < P(<= 1), so the interval is [min, max]; n = 9:
+    P(<= 1) = 10/512 <= 0.025, so the second smallest and largest; below 6: undefined."""
+    assert stats.median_interval([5, 1, 4, 2, 3, 6]) == (3.5, (1.0, 6.0))
+    assert stats.median_interval(range(9)) == (4.0, (1.0, 7.0))
+    assert stats.median_interval([9, 1, 5, 3])[0] == 4.0
+    assert all(math.isnan(v) for v in stats.median_interval([1, 2, 3, 4, 5])[1])
+    shuffled = stats.median_interval([3, 8, 1, 9, 4, 7, 2, 6])
+    assert shuffled == stats.median_interval(sorted([3, 8, 1, 9, 4, 7, 2, 6]))   # order-free
+
+
+def test_shape_of_a_curve():
+    assert stats.largest_drop([0, 1, 2, 3]) == 0
+    assert stats.largest_drop([0, 4, 1, 2]) == pytest.approx(0.75)    # from 4 down to 1, range 4
+    assert stats.moving_average([1, 2, 3, 4, 5, 6], 5).tolist() == [3, 4]
+    assert stats.last_epochs_accuracy({"test_accuracy": [0.1, 0.2, 0.9, 0.9, 0.8, 0.8, 1.0]}) == \
+        pytest.approx(0.88)
 
 
 def test_per_epoch_averages_the_points_logged_in_each_epoch():

@@ -1,0 +1,96 @@
+"""The claims table's verdicts: every verdict of every claim reached with small synthetic
+numbers or metrics, so that no criterion passes whatever the runs say."""
+import math
+
+import numpy as np
+import pytest
+
+from qcnn import report
+
+
+def synthetic_metrics(entropy, epochs=None, test_accuracy=None, lr=None):
+    """metrics.json with one logged entropy point per epoch (the same for every label)."""
+    epochs = epochs or len(entropy)
+    return {"epoch": list(range(1, epochs + 1)), "lr": lr or [0.01] * epochs,
+            "test_accuracy": test_accuracy or [0.5] * epochs,
+            "entropy_log": {"epoch": list(range(0, epochs + 1)),
+                            "entropy": [[entropy[0]] * 10] + [[s] * 10 for s in entropy],
+                            "running_train_cost": [None] + [1.0] * epochs}}
+
+
+@pytest.mark.parametrize("last5,verdict", [(0.968, "reproduced"), (0.95, "partly"),
+                                           (0.93, "not reproduced")])
+def test_accuracy(last5, verdict):
+    assert report.accuracy_verdict(last5, 0.97) == verdict
+
+
+@pytest.mark.parametrize("beta1,beta0,verdict", [(0.05, 0.02, "reproduced"), (0.05, 3.9, "partly"),
+                                                 (0.3, 3.9, "not reproduced")])
+def test_initial_entropy(beta1, beta0, verdict):
+    assert report.initial_verdict(beta1, beta0) == verdict
+
+
+def test_steady_rise_tells_a_steady_rise_from_a_peak_and_a_fall():
+    early = [0.3, 0.1, 0.4, 0.05, 0.3, 0.1, 0.35, 0.2, 0.25, 0.2]          # fluctuating
+    steady = synthetic_metrics(early + list(np.linspace(0.2, 1.0, 80)))
+    peaked = synthetic_metrics(early + list(np.linspace(0.2, 1.0, 50)) + list(np.linspace(1.0, 0.7, 30)))
+    smooth_start = synthetic_metrics(list(np.linspace(0.0, 0.2, 10)) + list(np.linspace(0.2, 1.0, 80)))
+    rho, drop, before = report.rise_of(steady)
+    assert report.rises_steadily(rho, drop) and before < rho
+    rho, drop, _ = report.rise_of(peaked)
+    assert rho > 0.5 and drop == pytest.approx(0.35, abs=0.01)   # rho > 0.5 alone would pass
+    assert not report.rises_steadily(rho, drop)
+    rho, drop, before = report.rise_of(smooth_start)
+    assert report.rises_steadily(rho, drop) and not before < rho       # no fluctuation before
+    assert [report.rise_verdict(s, c) for s, c in (([True] * 3, [True] * 3),
+                                                   ([True] * 3, [True, False, True]),
+                                                   ([True, True, False], [True] * 3),
+                                                   ([True, False, False], [True] * 3))] \
+        == ["reproduced", "partly", "partly", "not reproduced"]
+
+
+def test_slopes():
+    assert report.slopes_verdict([0.001, -0.001], [0.005, 0.004]) == "reproduced"
+    assert report.slopes_verdict([0.003], [0.005]) == "partly"
+    assert report.slopes_verdict([0.005], [0.003]) == "not reproduced"
+
+
+def test_alike_compares_shapes_and_levels():
+    rising = np.linspace(0.1, 1.0, 90)
+    same_shape_double = synthetic_metrics(list(2 * rising))
+    gap, ratio = report.shape_and_level(synthetic_metrics(list(rising)), same_shape_double)
+    assert gap == pytest.approx(0, abs=1e-12) and ratio == pytest.approx(2)
+    assert report.alike_verdict([0.1, 0.05], [1.2, 0.9]) == "reproduced"
+    assert report.alike_verdict([gap, 0.1], [ratio, 1.0]) == "partly"      # shape alike, level 2x
+    assert report.alike_verdict([0.6, 0.1], [1.0, 1.0]) == "not reproduced"
+
+
+def test_order_of_ln2():
+    assert report.order_verdict(0.3, 1.5) == "reproduced"
+    assert report.order_verdict(0.1, 1.5) == "partly"
+    assert report.order_verdict(0.01, 1.5) == "not reproduced"
+
+
+@pytest.mark.parametrize("interval,verdict", [((0.001, 0.008), "consistent"),
+                                              ((0.012, 0.03), "not supported"),
+                                              ((0.004, 0.02), "inconclusive")])
+def test_the_d_claim_is_an_equivalence_test(interval, verdict):
+    assert report.gap_verdict(interval) == verdict
+
+
+def test_correlation():
+    below, raw = (-0.2, (-0.3, -0.15)), [(-0.8, -0.5), (-0.7, -0.4)]
+    assert report.correlation_verdict(raw, [below, below]) == "reproduced"
+    assert report.correlation_verdict(raw, [below, (-0.05, (-0.1, -0.01))]) == "partly"
+    assert report.correlation_verdict(raw, [below, (-0.1, (-0.2, 0.05))]) == "partly"
+    assert report.correlation_verdict([(-0.8, 0.9), (-0.7, -0.4)], [below, below]) == "partly"
+    assert report.correlation_verdict([(-0.8, -0.5), (0.1, 0.4)], [below, below]) == "not reproduced"
+    assert report.weaker_verdict(-0.6, -0.3) == "reproduced"
+    assert report.weaker_verdict(-0.3, -0.6) == "not reproduced"
+
+
+def test_initial_state_ignores_the_data_set():
+    from qcnn.config import Config
+    assert report.initial_state(Config()) == report.initial_state(Config(dataset="fashion-mnist"))
+    assert report.initial_state(Config()) != report.initial_state(Config(seed=1))
+    assert not math.isnan(report.MARGIN)
