@@ -230,7 +230,7 @@ def spread(values, digits=2):
     return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
 
 
-def _entries(analysis):
+def fig2_entries(analysis):
     """[(Config, entry)] of the Fig. 2 networks in the analysis, in a fixed order."""
     return [(c, analysis["models"][run_id(c)]) for c in fig2_configs("paper").values()
             if run_id(c) in analysis["models"]]
@@ -254,8 +254,8 @@ def cut_numbers(analysis):
     the best accuracy of a tree truncated to chi <= 24 and where the Born density lies
     (``born_density_at_data``)."""
     by_run = findings(analysis)
-    found = [by_run[run_id(c)] for c, _ in _entries(analysis)]
-    entries = [e for _, e in _entries(analysis)]
+    found = [by_run[run_id(c)] for c, _ in fig2_entries(analysis)]
+    entries = [e for _, e in fig2_entries(analysis)]
     bound_ratios = [e["regions"][f"{k}x{k} centre"]["min_cut_bound"] /
                     e["regions"][f"{k}x{k} corner"]["min_cut_bound"]
                     for e in entries for k in (2, 4, 8)]
@@ -294,7 +294,7 @@ def born_density_at_data(analysis):
     the test images over its average on the cube, {"networks": (least, largest) class mean over
     the networks, "labels": (least, largest) over every label of every network, "uniform":
     largest |class mean| at uniform random images (the check: about 0)}."""
-    data = [e["data"] for _, e in _entries(analysis)]
+    data = [e["data"] for _, e in fig2_entries(analysis)]
     means = [float(np.mean(d["norm_on_data_log10_test"])) for d in data]
     labels = [v for d in data for v in d["norm_on_data_log10_test"]]
     return {"networks": (min(means), max(means)), "labels": (min(labels), max(labels)),
@@ -305,7 +305,7 @@ def findings_table(analysis):
     """(header, rows) of ``findings`` per network, for the chapter."""
     by_run = findings(analysis)
     rows = []
-    for config, _ in _entries(analysis):
+    for config, _ in fig2_entries(analysis):
         f = by_run[run_id(config)]
         rows.append([f"{config.dataset} {config.partition}",
                      f"{f['area_slope']:.2f} ({f['bound_slope']:.2f})",
@@ -320,7 +320,7 @@ def findings_table(analysis):
 def regions_table(analysis):
     """(header, rows): Rényi-2 (class mean) of every region for each network, with the area,
     the boundary and the min-cut bound of each flattening."""
-    entries = _entries(analysis)
+    entries = fig2_entries(analysis)
     bounds = {c.partition: e for c, e in entries if c.dataset == "mnist"}
     header = (["region", "area", "boundary"] + [f"{c.dataset[:5]} {c.partition}" for c, _ in entries]
               + ["bound, up/down", "bound, left/right"])
@@ -350,7 +350,7 @@ def data_view_table(analysis):
              f"{np.mean(e['data']['data_entropy_test']):.3f}",
              f"{np.mean(e['data']['data_entropy_train']):.3f}",
              f"{np.mean(e['data']['norm_on_data_log10_test']):+.1f}",
-             f"{np.mean(e['data']['norm_on_uniform_log10']):+.1f}"] for c, e in _entries(analysis)]
+             f"{np.mean(e['data']['norm_on_uniform_log10']):+.1f}"] for c, e in fig2_entries(analysis)]
     return (["network", "entropy in L2", "through the test set", "through train images",
              "log10 Born density, test images", "log10 Born density, uniform images"], rows)
 
@@ -457,38 +457,41 @@ def tree_automorphisms(count=1000):
 
 
 LEARNS = 0.5         # a run "trains" when its test accuracy rises above this
+PLATEAU_RUNS = {"published": "the published recipe (float64, Xavier weights)",
+                "published, float32": "the same in float32",
+                "published, PyTorch init": "the same with PyTorch's initial weights",
+                "PyTorch defaults, published schedule": "PyTorch's defaults (float32, its weights)",
+                "PyTorch defaults": "PyTorch's defaults with the paper's schedule"}
+
+
+def escape(metrics):
+    """(first epoch with test accuracy above LEARNS or None, first epoch with a halved learning
+    rate or None), 1-based."""
+    above = [e for e, a in zip(metrics["epoch"], metrics["test_accuracy"]) if a > LEARNS]
+    halved = [e for e, lr in zip(metrics["epoch"], metrics["lr"]) if lr < metrics["lr"][0]]
+    return (above[0] if above else None), (halved[0] if halved else None)
 
 
 def trainability():
-    """Which of the published recipe's differences decides whether the q-CNN trains, from the
-    stored recipe runs: ({name: final test accuracy, or None where not stored}, a sentence that
-    says what the stored runs show)."""
+    """What the stored beta = 0 runs of 20 epochs show about training with beta = 0:
+    ({name: (escape epoch, first halving epoch, final test accuracy)}, a sentence). The
+    sentence names the pattern only where every such run shows it: leaving the 10% plateau
+    within two epochs of the first halving of the learning rate."""
     recipe = recipe_configs()
-    runs = {name: stored(c)[0] for name, c in recipe.items() if stored_only([c])}
-    final = {name: (runs[name]["test_accuracy"][-1] if name in runs else None) for name in recipe}
-    needed = {"published": "the published recipe (float64, Xavier, beta = 0)",
-              "published, float32": "the same in float32",
-              "published, PyTorch init": "the same with PyTorch's initial weights"}
-    if any(name not in runs for name in needed):
-        return final, "not measured: the published recipe's runs are not all stored"
-
-    def course(name):
-        accuracy = runs[name]["test_accuracy"]
-        above = [e for e, a in enumerate(accuracy, 1) if a > LEARNS]
-        return (f"{needed[name]} reaches {accuracy[-1]:.1%} after {len(accuracy)} epochs (above "
-                f"{LEARNS:.0%} from epoch {above[0]})" if above else
-                f"{needed[name]} stays at {max(accuracy):.1%} or below for all {len(accuracy)} epochs")
-    learns = {name: final[name] > LEARNS for name in needed}
-    if not learns["published"]:
-        cause = "beta = 0 does not train here even with float64 and Xavier weights"
-    else:
-        causes = [what for name, what in (("published, float32", "float64"),
-                                          ("published, PyTorch init", "the Xavier weights"))
-                  if not learns[name]]
-        cause = (f"in these runs {' and '.join(causes)} {'are' if len(causes) > 1 else 'is'} what "
-                 "lets beta = 0 train" if causes else
-                 "beta = 0 trains with either change back, so neither alone decides")
-    return final, "; ".join(course(name) for name in needed) + f": {cause}"
+    runs = {name: stored(recipe[name])[0] for name in PLATEAU_RUNS if stored_only([recipe[name]])}
+    found = {name: (*escape(m), m["test_accuracy"][-1]) for name, m in runs.items()}
+    if not found:
+        return found, "not measured: no beta = 0 run of 20 epochs is stored"
+    parts = [f"{PLATEAU_RUNS[name]}: " + (f"above {LEARNS:.0%} from epoch {up} (first halving: "
+                                          f"epoch {half}), {final:.1%} after 20 epochs" if up else
+                                          f"at or below {LEARNS:.0%} for all 20 epochs")
+             for name, (up, half, final) in found.items()]
+    together = all(up is not None and half is not None and abs(up - half) <= 2
+                   for up, half, _ in found.values())
+    pattern = (f"in every one of these {len(found)} runs the plateau ends within two epochs of the "
+               "first halving of the learning rate, whatever the precision and the initial "
+               "weights" if together else "no single pattern across these runs")
+    return found, "; ".join(parts) + f". So {pattern}"
 
 
 def wall_minutes(d, epochs=90):

@@ -275,7 +275,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+    except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
         raise SystemExit(f"qcnn: error: {error}") from None
 
 

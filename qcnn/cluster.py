@@ -78,11 +78,11 @@ def make_client(workers=None, scheduler=None, gpu_runs=None):
 
 
 def run_all(configs, client, snapshots_for=lambda config: (), device="auto", threads=1,
-            root=RUNS_ROOT, command="", notebook=None, retries=2, progress=True, log=print):
+            root=None, command="", notebook=None, retries=2, progress=True, log=print):
     """Make every config's run that is not in ``root`` on ``client``'s workers (``threads``
     torch threads each; ``notebook``: through that notebook, see ``run_task``). Returns the ids
     of the runs made."""
-    root = Path(root)
+    root = Path(root or RUNS_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     missing = [c for c in dict.fromkeys(configs) if not is_complete(run_directory(c, root))]
     log(f"{len(configs) - len(missing)} of {len(configs)} runs stored; {len(missing)} to make "

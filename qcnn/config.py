@@ -44,7 +44,7 @@ class Config:
     d: int = _field(18, "channel scale, d_l = d(l+1) (paper: 18)")
     n: int = _field(9, "Fourier cutoff, d_0 = 2n input channels (paper: 9)")
     basis: str = _field("fourier", "feature basis: fourier (eq. 19) | legendre")
-    init: str = _field("shift1", "batch-norm shift at initialisation: shift1 (beta = 1, trains) "
+    init: str = _field("shift1", "batch-norm shift at initialisation: shift1 (beta = 1) "
                        "| default (beta = 0, PyTorch's and the published code's)")
     seed: int = _field(0, "random seed (initialisation and shuffling)")
     epochs: int = _field(90, "epochs to train (paper: 90)")
@@ -83,6 +83,8 @@ class Config:
                     (name == "lr" and value == 0)):
                 interval = "(0, 10]" if name == "lr" else "[0, 100]"
                 raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+        for name in ("lr", "weight_decay"):          # 1 and 1.0 name the same run
+            object.__setattr__(self, name, float(getattr(self, name)))
         if self.batch_size > (self.limit_train or N_TRAIN):
             raise ValueError(f"batch_size must be at most the number of training images "
                              f"({self.limit_train or N_TRAIN}), got {self.batch_size}")

@@ -45,7 +45,11 @@ def chain_mask(model, region):
     if not isinstance(region, (torch.Tensor, np.ndarray, list, tuple)):
         raise ValueError(f"region must be a boolean mask of the image's shape {model.image_size} "
                          f"(a tensor, array or nested list), got {type(region).__name__}")
-    region = torch.as_tensor(np.asarray(region) if isinstance(region, (list, tuple)) else region)
+    try:
+        region = torch.as_tensor(np.asarray(region) if isinstance(region, (list, tuple)) else region)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"region must be a boolean mask of the image's shape {model.image_size}, "
+                         "got something torch cannot read as one") from None
     if region.dtype != torch.bool:
         raise ValueError(f"region must be a boolean tensor, got dtype {region.dtype}")
     if tuple(region.shape) != model.image_size:
@@ -59,7 +63,8 @@ def chain_mask(model, region):
 
 def subtree_region(model, level, index=0):
     """The pixels (H, W) bool of the ``index``-th subtree of 2^level consecutive leaves."""
-    if not 0 <= level < model.n_layers or not 0 <= index < model.n_pixels >> level:
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (level, index)) or \
+            not 0 <= level < model.n_layers or not 0 <= index < model.n_pixels >> level:
         raise ValueError(f"level must be in [0, {model.n_layers - 1}] and index in "
                          f"[0, {(model.n_pixels >> level) - 1}], got {level}, {index}")
     chain = torch.zeros(model.n_pixels, dtype=torch.bool)
@@ -223,7 +228,10 @@ def check_images(model, images):
     is empty, not floating point, or has values outside [0, 1] (NaN included)."""
     if not isinstance(images, (torch.Tensor, np.ndarray)):
         raise ValueError(f"images must be a tensor or array, got {type(images).__name__}")
-    images = torch.as_tensor(images)
+    try:
+        images = torch.as_tensor(images)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError("images must hold floats in [0, 1], got an array torch cannot read") from None
     if not images.is_floating_point():
         raise ValueError(f"images must hold floats in [0, 1], got dtype {images.dtype} (divide "
                          "bytes by 255)")

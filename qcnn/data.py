@@ -73,23 +73,36 @@ def sha256(path):
     return digest.hexdigest()
 
 
-UMASK = os.umask(0)
-os.umask(UMASK)
+def umask():
+    """The process's umask (from /proc where there is one: reading it with os.umask would set
+    it for a moment)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def write_atomic(path, data):
-    """Write bytes to ``path`` through a temporary file and a rename: never a half file. The
-    file gets the usual permissions (0666 less the umask), so that a shared store stays
-    readable by its other users. Every file the package writes goes through here."""
+    """Write bytes to ``path`` through a temporary file and a rename: never a half file, and no
+    temporary file left if the write fails. The file gets the usual permissions (0666 less the
+    umask), so that a shared store stays readable by its other users. The run store, the data
+    and the analyses are written through here."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
-                                     delete=False) as tmp:
-        tmp.write(data)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        os.fchmod(tmp.fileno(), 0o666 & ~UMASK)
-    os.replace(tmp.name, path)
+    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False)
+    try:
+        with tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            os.fchmod(tmp.fileno(), 0o666 & ~umask())
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 
 def missing_files(name, root=DATA_ROOT, report=print, files=None):

@@ -29,13 +29,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from . import stats  # noqa: E402
-from .analysis import ANALYSES_ROOT, load_analysis  # noqa: E402
+from .analysis import ANALYSES_ROOT, fig2_entries, load_analysis  # noqa: E402
 from .basis import dirichlet_kernel, extended_features  # noqa: E402
 from .config import run_id  # noqa: E402
 from .data import DATASETS, load  # noqa: E402
-from .experiments import (PAPER_ACCURACY, across_population, current_profile,  # noqa: E402
-                          fig2_configs, first_epoch_of, landscape_configs, landscape_runs,
-                          paper_runs, seed_runs)
+from .experiments import (D_CLAIM, LAST, PAPER_ACCURACY, across_population,  # noqa: E402
+                          current_profile, fig2_configs, first_epoch_of, landscape_configs,
+                          landscape_runs, paper_runs, seed_runs)
 from .model import born_probabilities, parameter_count_eq47, predict  # noqa: E402
 from .runs import REPO_ROOT, stored, trained_model  # noqa: E402
 
@@ -384,7 +384,8 @@ def accuracy_vs_d(profile=None, out_dir=None):
             ax.text(0.5, 0.5, "no landscape run stored yet\n(`qcnn reproduce` makes them)",
                     ha="center", va="center", transform=ax.transAxes)
             continue
-        for key, value, fill in (("last 5 epochs", lambda m: stats.last_epochs_accuracy(m), True),
+        for key, value, fill in ((f"last {LAST} epochs",
+                                  lambda m: stats.last_epochs_accuracy(m, LAST), True),
                                  ("best epoch", lambda m: max(m["test_accuracy"]), False)):
             per_d = {d: [value(stored(c)[0]) for c in runs if c.d == d] for d in ds}
             for d, values in per_d.items():
@@ -393,7 +394,7 @@ def accuracy_vs_d(profile=None, out_dir=None):
             ax.plot(ds, [np.mean(v) for v in per_d.values()], color=COLORS[name], lw=1,
                     ls="-" if fill else ":", label=f"{key} (seed mean)")
         ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
-        ax.axvspan(10, 40, color="grey", alpha=0.08)
+        ax.axvspan(*D_CLAIM, color="grey", alpha=0.08)
         ax.set(xlabel="d (channel scale; n = d/2)", ylabel="test accuracy", xscale="log")
         ax.set_xticks(ds, [str(d) for d in ds], fontsize=8)
         ax.minorticks_off()
@@ -417,6 +418,8 @@ def entropy_over_seeds(profile=None, out_dir=None):
     runs = seed_runs(profile)
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for name, configs in runs.items():
+        if not configs:
+            continue
         curves = np.array([stats.epoch_mean_entropy(stored(c)[0]) for c in configs])
         epochs = np.arange(1, curves.shape[1] + 1)
         for curve in curves:
@@ -466,13 +469,13 @@ def correlation_tests(profile=None, out_dir=None):
         for name, runs in across.items():
             if runs:
                 table = stats.run_table([stored(c)[0] for c in runs])
-                rho, epochs = stats.across_runs(table, 2, [c.d for c in runs])
+                rho, epochs = stats.across_runs(table, first, [c.d for c in runs])
                 axes[0, 1].plot(epochs, rho["train"], color=COLORS[name], lw=1.2,
                                 label=f"{NAMES[name]}, {len(runs)} runs")
         axes[0, 1].axhline(0, color="black", lw=0.8)
         axes[0, 1].set(xlabel="epoch", ylabel="Spearman rho across runs, within d\n"
                        "(entropy vs running train cost)", ylim=(-1, 1),
-                       title="across runs at the same epoch")
+                       title=f"across runs at the same epoch, epochs {first}+")
         axes[0, 1].legend(fontsize=7)
         axes[0, 1].grid(alpha=0.3)
     fig.tight_layout()
@@ -483,12 +486,6 @@ def correlation_tests(profile=None, out_dir=None):
 
 def _label(config):
     return f"{NAMES[config.dataset]}, {config.partition}"
-
-
-def _analysed(analysis):
-    """[(Config, analysis entry)] for the Fig. 2 runs, in a fixed order."""
-    return [(c, analysis["models"][run_id(c)]) for c in fig2_configs("paper").values()
-            if run_id(c) in analysis["models"]]
 
 
 def _save_cuts(fig, name, out_dir, source):
@@ -503,7 +500,7 @@ def cuts_levels(out_dir=None):
     (grey). Right: the share of the bound used."""
     analysis, source = analysis_input()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for config, entry in _analysed(analysis):
+    for config, entry in fig2_entries(analysis):
         rows, bound = np.array(entry["levels"]["entropy"]), np.array(entry["levels"]["bound"])
         levels = np.arange(len(rows))
         style = dict(color=COLORS[config.dataset], ls=LINESTYLES[config.partition], marker="o",
@@ -531,7 +528,7 @@ def cuts_growth(out_dir=None):
     analysis, source = analysis_input()
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
     cmap = plt.get_cmap("plasma")
-    for ax, (config, entry) in zip(axes, _analysed(analysis)):
+    for ax, (config, entry) in zip(axes, fig2_entries(analysis)):
         epochs = entry["levels"]["snapshot_epochs"]
         rows = np.array(entry["levels"]["snapshot_entropy"]).mean(2)
         for k in range(rows.shape[1]):
@@ -553,7 +550,7 @@ def cuts_area(out_dir=None):
     a top and a middle row have boundaries 16 and 32."""
     analysis, source = analysis_input()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for config, entry in _analysed(analysis):
+    for config, entry in fig2_entries(analysis):
         items = entry["regions"]
         for i, quantity in enumerate(("boundary", "area", "min_cut_bound")):
             xs = [item[quantity] for item in items.values()]
@@ -578,7 +575,7 @@ def cuts_data(out_dir=None):
     average on the cube (at random uniform images: about 0)."""
     analysis, source = analysis_input()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for i, (config, entry) in enumerate(_analysed(analysis)):
+    for i, (config, entry) in enumerate(fig2_entries(analysis)):
         data = entry["data"]
         axes[0].scatter(data["entropy"], data["data_entropy_test"], color=COLORS[config.dataset],
                         marker="o" if config.partition == "updown" else "s", s=22,
@@ -606,7 +603,7 @@ def cuts_truncation(out_dir=None):
     states (the label-averaged reduced density matrix of each level), against chi."""
     analysis, source = analysis_input()
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for config, entry in _analysed(analysis):
+    for config, entry in fig2_entries(analysis):
         t = entry["truncation"]
         ax.plot(t["chi"], t["test_accuracy"], color=COLORS[config.dataset],
                 ls=LINESTYLES[config.partition], marker="o", ms=3, label=_label(config))

@@ -93,7 +93,8 @@ class QCNN(nn.Module):
     d: channel scale, d_l = d(l+1); n: Fourier cutoff, d_0 = 2n input channels (eqs. 19-21);
     image_size: int or (H, W) with H*W = 2^L; partition: which halves the top pooling joins;
     basis: "fourier" (eq. 19) or "legendre"; bn_shift_init: initial batch-norm shift beta
-    (PyTorch's default is 0; see the training notes for why 1 trains).
+    (PyTorch's default is 0, on which training sits on a plateau until the learning rate is
+    first halved: see the reproduction notes).
     """
 
     def __init__(self, d, n, image_size, n_classes=10, partition="updown", basis="fourier",

@@ -92,8 +92,9 @@ def level_grams(tildes):
 
 
 def gram_root(gram):
-    """R with G = R R^T: the Cholesky factor, or where G is singular (or nearly so) the
-    eigenvectors scaled by the square roots of the clamped eigenvalues (zero columns)."""
+    """R with G = R R^T: the Cholesky factor, or where that fails (G singular to rounding) the
+    eigenvectors scaled by the square roots of the clamped eigenvalues (zero columns). Roots
+    differ by a rotation, which no spectrum computed from them sees."""
     try:
         return torch.linalg.cholesky(gram)
     except torch.linalg.LinAlgError:

@@ -24,6 +24,10 @@ from .network import tilde_matrices
 
 def dense_state(model, chunk=1 << 14):
     """All coefficients Psi_{y; i_1..i_N} (eq. 30) in the orthonormal product basis (eq. 27):
+    a float64 numpy array of shape (|C|, M, ..., M), M = 2n+1, one axis per pixel in the
+    image's row-major order. Only the eval-mode forward pass is used: alpha_y is a polynomial
+    of degree <= n in each pixel's features, so on the quadrature grid of ``basis.quadrature``
+    Psi_{y;i} = sum_k w_k f_i(x_k) alpha_y(..x_k..), one pixel axis at a time. (2n+1)^N images:
     fine for N = 8 or N = 16 with n = 1, out of reach beyond.
     """
     nodes, weights = quadrature(model.n, model.basis)

@@ -40,8 +40,9 @@ TRAINING_NOTEBOOK = REPO_ROOT / "book" / "training.ipynb"
 KERNEL = "qcnn"      # installed into .venv by `make setup`
 
 
-def run_directory(config, root=RUNS_ROOT):
-    return Path(root) / run_id(config)
+def run_directory(config, root=None):
+    """The run's folder in ``root`` (default: the store, RUNS_ROOT, read at each call)."""
+    return Path(root or RUNS_ROOT) / run_id(config)
 
 
 def write_json(path, obj):
@@ -209,11 +210,11 @@ def get_run(config, directory=None, device="auto", progress=True, compile="auto"
     return directory, read_json(directory / "metrics.json")
 
 
-def load_run(run, root=RUNS_ROOT):
+def load_run(run, root=None):
     """(config, metrics, provenance) of a stored run, given its id or its directory. A
     ``config.json`` that does not hash to its folder's run id, or a file that is not strict
     JSON, is a ValueError that names the file."""
-    directory = Path(run) if Path(run).is_dir() else Path(root) / run
+    directory = Path(run) if Path(run).is_dir() else Path(root or RUNS_ROOT) / run
     if not is_complete(directory):
         raise FileNotFoundError(f"no finished run in {directory}")
     config = Config.from_dict(read_json(directory / "config.json"), directory / "config.json")
@@ -223,7 +224,7 @@ def load_run(run, root=RUNS_ROOT):
     return config, read_json(directory / "metrics.json"), read_json(directory / "provenance.json")
 
 
-def stored(config, root=RUNS_ROOT):
+def stored(config, root=None):
     """(metrics, provenance) of a stored run, or an error that says how to make it."""
     try:
         _, metrics, provenance = load_run(run_id(config), root)
@@ -233,7 +234,7 @@ def stored(config, root=RUNS_ROOT):
     return metrics, provenance
 
 
-def stored_only(configs, root=RUNS_ROOT):
+def stored_only(configs, root=None):
     """The configs among ``configs`` whose runs are stored (metrics and weights), in order."""
     return [c for c in configs if is_complete(run_directory(c, root))]
 

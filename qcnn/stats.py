@@ -29,7 +29,7 @@ def running_train_cost(metrics):
     of the batches since the previous point, in train mode, as the optimiser saw it."""
     log = metrics["entropy_log"]
     keep = [i for i, c in enumerate(log["running_train_cost"]) if c is not None]
-    return np.array(log["epoch"])[keep], np.array(log["running_train_cost"])[keep]
+    return np.array(log["epoch"])[keep], np.array(log["running_train_cost"], dtype=object)[keep].astype(float)
 
 
 def per_epoch(epochs, values, n_epochs):
@@ -57,7 +57,7 @@ def window_average(x, y, width):
     return np.convolve(x, kernel, "valid"), np.convolve(y, kernel, "valid")
 
 
-def last_epochs_accuracy(metrics, epochs=5):
+def last_epochs_accuracy(metrics, epochs):
     """Mean test accuracy of the last ``epochs`` epochs: a run's accuracy without choosing an
     epoch on the test set."""
     return float(np.mean(metrics["test_accuracy"][-epochs:]))
@@ -128,11 +128,27 @@ def bootstrap_interval(statistic, items, seed=0, draws=BOOTSTRAP, strata=None):
     return tuple(np.percentile(values, [2.5, 97.5])) if values else (float("nan"),) * 2
 
 
+def welch_interval(a, b, level=0.90):
+    """(mean(a) - mean(b), (low, high)): Welch's t interval of a difference of means (unequal
+    variances, Welch-Satterthwaite degrees of freedom). At level 0.90 it is the interval of the
+    two one-sided tests of equivalence at 5%: the difference is within a margin m at that level
+    when (low, high) lies inside (-m, m)."""
+    from scipy.stats import t
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    difference, se = float(a.mean() - b.mean()), math.sqrt(va + vb)
+    if se == 0:
+        return difference, (difference, difference)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(t.ppf(0.5 + level / 2, df)) * se
+    return difference, (difference - half, difference + half)
+
+
 def median_interval(values, level=0.95):
     """(median, (low, high)): the distribution-free interval of the median, the order
     statistics x_(k) and x_(n+1-k) with the largest k for which P(Binomial(n, 1/2) < k) is at most
-    (1 - level) / 2. Deterministic, the same for any order of the values; (nan, nan) below 6
-    values, where no such k exists. Non-finite values are left out."""
+    (1 - level) / 2. Deterministic, the same for any order of the values; the interval is (nan,
+    nan) where no such k exists (below 6 values at 95%). Non-finite values are left out."""
     values = np.sort([v for v in values if np.isfinite(v)])
     n = len(values)
     if n == 0:
@@ -192,23 +208,29 @@ def across_runs(table, first_epoch, groups=None):
 
 def mean_across_runs(table, first_epoch, groups=None, seed=0, draws=400):
     """{"train" | "test": (mean over epochs of ``across_runs``' rho, 95% bootstrap interval)}.
-    The bootstrap resamples whole runs (a run's epochs stay together); with ``groups``, within
-    each group."""
+    The bootstrap resamples whole runs (a run's epochs stay together); with ``groups``, whole
+    groups (each drawn copy its own group), so that the runs of a group stay together and each
+    group's mean is removed as in the estimate."""
     rho, _ = across_runs(table, first_epoch, groups)
     n = table["entropy"].shape[0]
-    labels = np.zeros(n, dtype=int) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
     rng = np.random.default_rng(seed)
+    if groups is None:
+        units = [[i] for i in range(n)]
+    else:
+        groups = np.asarray(groups)
+        units = [np.flatnonzero(groups == g).tolist() for g in np.unique(groups)]
     samples = {"train": [], "test": []}
     for _ in range(draws):
-        pick = np.concatenate([rng.choice(np.flatnonzero(labels == g), (labels == g).sum())
-                               for g in np.unique(labels)])
+        drawn = [units[i] for i in rng.integers(0, len(units), len(units))]
+        pick = np.array([i for unit in drawn for i in unit])
+        labels = np.repeat(np.arange(len(drawn)), [len(unit) for unit in drawn])
         if len(np.unique(pick)) < 4:
             continue
-        drawn, _ = across_runs({k: v[pick] for k, v in table.items()}, first_epoch,
-                               None if groups is None else labels[pick])
+        values, _ = across_runs({k: v[pick] for k, v in table.items()}, first_epoch,
+                                None if groups is None else labels)
         for kind in samples:
-            if np.isfinite(drawn[kind]).any():
-                samples[kind].append(np.nanmean(drawn[kind]))
+            if np.isfinite(values[kind]).any():
+                samples[kind].append(np.nanmean(values[kind]))
     return {kind: (float(np.nanmean(rho[kind])),
                    tuple(np.percentile(samples[kind], [2.5, 97.5])) if samples[kind] else (np.nan, np.nan))
             for kind in samples}

@@ -1,4 +1,5 @@
-"""Training (§4.1): squared-distance loss (eq. 48), AdamW, lr halved every 10 epochs, batch 50.
+"""Training (§4.1): squared-distance loss (eq. 48), AdamW, batch 50, the learning rate halved
+every 10 epochs (the paper) or first after 9 (the published code).
 
 One loop for CPU and GPU. The representation layer's features of the whole data set are
 computed once and sit on the device; an epoch is a seeded permutation cut into batches, each
@@ -132,6 +133,19 @@ def first_nonfinite_layer(model, z):
     return found[0] if found else ("the classifier" if not torch.isfinite(alpha).all() else "the loss")
 
 
+def stop_if_nonfinite(bad, model, train_x, order, config, epoch, steps, checkpoint):
+    """FloatingPointError if step ``bad`` (0-based, -1: none) of this epoch had a non-finite
+    loss, naming the step and the first layer whose output left the floats on its batch."""
+    if bad < 0:
+        return
+    batch = order[bad * config.batch_size:(bad + 1) * config.batch_size]
+    kept = (f"the last good checkpoint ({checkpoint.name}, after epoch {epoch}) is kept" if epoch
+            else "no epoch was finished, so there is no checkpoint")
+    raise FloatingPointError(
+        f"non-finite loss at epoch {epoch + 1}, step {bad + 1} of {steps}: first non-finite "
+        f"output in {first_nonfinite_layer(model, train_x[batch])}; {kept}.")
+
+
 def nonfinite_tensors(model):
     """Names of the model's parameters and buffers that hold a non-finite value."""
     return [name for name, t in model.state_dict().items()
@@ -172,23 +186,25 @@ def load_checkpoint(path, model, step, shuffle, config):
         with safe_open(path, framework="pt") as f:
             state = json.loads(f.metadata()["state"])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, KeyError, TypeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a readable training checkpoint ({error}); delete it "
-                         "to train the run from the start") from None
-    if state["config"] != config.to_dict():
-        raise ValueError(f"{path} belongs to another config: {state['config']}")
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items()
-                           if k.startswith("model.")})
-    optimizer = {}
-    for key, value in tensors.items():
-        if key.startswith("optimizer."):
-            _, name, i = key.split(".")
-            optimizer.setdefault(name, {})[int(i)] = value
-    step.load_state_dict({name: [values[i] for i in sorted(values)]
-                          for name, values in optimizer.items()})
-    shuffle.set_state(tensors["rng.shuffle"])
-    torch.set_rng_state(tensors["rng.torch"])
-    return state["epoch"], state["metrics"], state["info"]
+        if state["config"] != config.to_dict():
+            raise ValueError(f"{path} belongs to another config: {state['config']}")
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items()
+                               if k.startswith("model.")})
+        optimizer = {}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, name, i = key.split(".")
+                optimizer.setdefault(name, {})[int(i)] = value
+        step.load_state_dict({name: [values[i] for i in sorted(values)]
+                              for name, values in optimizer.items()})
+        shuffle.set_state(tensors["rng.shuffle"])
+        torch.set_rng_state(tensors["rng.torch"])
+        return state["epoch"], state["metrics"], state["info"]
+    except ValueError:
+        raise
+    except (SafetensorError, OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a readable training checkpoint ({str(error)[:200]}); "
+                         "delete it to train the run from the start") from None
 
 
 # ------------------------------------------------------------------------------- logging
@@ -281,16 +297,15 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
         step.lr.fill_(learning_rate(config, epoch))
         order = torch.randperm(len(train_x), generator=shuffle).to(device)
         running, counted = torch.zeros((), dtype=torch.float64, device=device), 0
+        bad = torch.full((), -1, dtype=torch.int64, device=device)     # first non-finite step
         for i in tqdm(range(steps), desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
             batch = order[i * config.batch_size:(i + 1) * config.batch_size]
-            loss = step(batch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss at epoch {epoch + 1}, step {i + 1} of {steps}: first "
-                    f"non-finite output in {first_nonfinite_layer(model, train_x[batch])}. The "
-                    f"last good checkpoint ({checkpoint.name}, after epoch {epoch}) is kept.")
+            loss = step(batch)                    # a non-finite loss leaves the state untouched
+            bad = torch.where((bad < 0) & ~torch.isfinite(loss), i, bad)   # no sync on a GPU
             running += loss
             counted += 1
+            if (log_every and (i + 1) % log_every == 0) or i + 1 == steps:
+                stop_if_nonfinite(int(bad), model, train_x, order, config, epoch, steps, checkpoint)
             if log_every and (i + 1) % log_every == 0:
                 log_entropy(metrics, model, epoch * steps + i + 1, steps, running.item() / counted)
                 running.zero_()

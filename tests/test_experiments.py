@@ -56,6 +56,9 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
                        (["--published", "--dtype", "float32", "--epochs", "20"], "published, float32"),
                        (["--published", "--weight-init", "torch", "--epochs", "20"],
                         "published, PyTorch init"),
+                       (["--published", "--weight-init", "torch", "--dtype", "float32", "--epochs",
+                         "20"], "PyTorch defaults, published schedule"),
+                       (["--init", "default", "--epochs", "20"], "PyTorch defaults"),
                        (["--epochs", "3", "--init", "default"], "default")):
         assert train_config(build_parser().parse_args(["train", *argv])) == recipe[name]
     assert train_config(build_parser().parse_args(["train"])) == Config()

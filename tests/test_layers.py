@@ -13,11 +13,13 @@ def imported_modules(path):
     """The qcnn modules a file imports, at the top or inside functions."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.update([node.module] if node.module else    # `from . import x`: a module or
+        if isinstance(node, ast.ImportFrom) and (node.level == 1 or node.module == "qcnn"):
+            found.update([node.module] if node.module and node.level else   # `from . import x`:
                          [a.name if a.name in LAYERS else "__init__" for a in node.names])
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qcnn."):
             found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("qcnn."))
     return found - {None}
 
 

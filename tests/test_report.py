@@ -51,6 +51,7 @@ def test_steady_rise_tells_a_steady_rise_from_a_peak_and_a_fall():
 
 def test_slopes():
     assert report.slopes_verdict([0.001, -0.001], [0.005, 0.004]) == "reproduced"
+    assert report.slopes_verdict([-0.01], [0.005]) == "partly"         # falling is not stable
     assert report.slopes_verdict([0.003], [0.005]) == "partly"
     assert report.slopes_verdict([0.005], [0.003]) == "not reproduced"
 
@@ -71,11 +72,23 @@ def test_order_of_ln2():
     assert report.order_verdict(0.01, 1.5) == "not reproduced"
 
 
-@pytest.mark.parametrize("interval,verdict", [((0.001, 0.008), "consistent"),
-                                              ((0.012, 0.03), "not supported"),
-                                              ((0.004, 0.02), "inconclusive")])
-def test_the_d_claim_is_an_equivalence_test(interval, verdict):
-    assert report.gap_verdict(interval) == verdict
+@pytest.mark.parametrize("intervals,verdict", [
+    ([(-0.004, 0.008), (-0.009, 0.002)], "consistent"),
+    ([(-0.004, 0.008), (0.012, 0.03)], "not supported"),
+    ([(-0.004, 0.008), (-0.03, -0.011)], "not supported"),
+    ([(-0.004, 0.008), (0.004, 0.02)], "inconclusive")])
+def test_the_d_claim_is_an_equivalence_test(intervals, verdict):
+    assert report.gap_verdict(intervals) == verdict
+
+
+def test_welch_interval_on_known_numbers():
+    """a = (1, 2, 3), b = (4, 5, 6): difference -3, standard error sqrt(2/3), 4 degrees of
+    freedom, t(0.95, 4) = 2.1318."""
+    from qcnn import stats
+    difference, (low, high) = stats.welch_interval([1, 2, 3], [4, 5, 6])
+    assert difference == -3
+    assert (high - low) / 2 == pytest.approx(2.131847 * (2 / 3) ** 0.5, rel=1e-5)
+    assert stats.welch_interval([1, 1], [2, 2]) == (-1.0, (-1.0, -1.0))
 
 
 def test_correlation():
@@ -94,3 +107,17 @@ def test_initial_state_ignores_the_data_set():
     assert report.initial_state(Config()) == report.initial_state(Config(dataset="fashion-mnist"))
     assert report.initial_state(Config()) != report.initial_state(Config(seed=1))
     assert not math.isnan(report.MARGIN)
+
+
+def test_an_empty_store_is_not_yet_measured(tmp_path, monkeypatch):
+    """Every claim but the parameter count needs stored runs; with none, each says so."""
+    import qcnn.runs
+    monkeypatch.setattr(qcnn.runs, "RUNS_ROOT", tmp_path)
+    for cached in (report.d_claim, report.correlation_summary):
+        cached.cache_clear()
+    rows = report.claims_table()
+    for cached in (report.d_claim, report.correlation_summary):
+        cached.cache_clear()
+    verdicts = {r["claim"]: r["verdict"] for r in rows}
+    assert verdicts.pop("parameter count P = 240 d^2 + 180 d") == "reproduced"
+    assert set(verdicts.values()) == {"not yet measured"}

@@ -40,7 +40,7 @@ def test_shape_of_a_curve():
     assert stats.largest_drop([0, 1, 2, 3]) == 0
     assert stats.largest_drop([0, 4, 1, 2]) == pytest.approx(0.75)    # from 4 down to 1, range 4
     assert stats.moving_average([1, 2, 3, 4, 5, 6], 5).tolist() == [3, 4]
-    assert stats.last_epochs_accuracy({"test_accuracy": [0.1, 0.2, 0.9, 0.9, 0.8, 0.8, 1.0]}) == \
+    assert stats.last_epochs_accuracy({"test_accuracy": [0.1, 0.2, 0.9, 0.9, 0.8, 0.8, 1.0]}, 5) == \
         pytest.approx(0.88)
 
 
