@@ -20,6 +20,7 @@ block of HTML whose sliders switch between them in the page itself: no kernel, n
 train a quick (smoke-test) model for the chosen (d, n) with a progress bar.
 """
 import functools
+import hashlib
 import io
 import json
 import math
@@ -35,7 +36,8 @@ from .cuts import min_cut_bound, subtree_entropies, subtree_region
 from .data import DATASETS, load, missing_files
 from .experiments import (LANDSCAPE_DS, N_SWEEP, QUICK, fig2_configs, landscape_configs,
                           n_sweep_configs)
-from .figures import COLORS, NAMES, draw_basis, draw_dirichlet, run_curves
+from .figures import (COLORS, NAMES, code_version, draw_basis, draw_dirichlet, run_curves,
+                      run_record)
 from .model import QCNN, channel_widths, parameter_count, parameter_count_eq47
 from .runs import REPO_ROOT, get_run, stored, stored_only, trained_model
 
@@ -236,24 +238,40 @@ def view_png(d, n, dpi=60):
     return buffer.getvalue(), summary
 
 
+def views_key(ds, ns):
+    """What the static views depend on: the package's code, the stored paper-scale runs (their
+    metrics) and the grid. Equal keys mean the drawn views can be reused."""
+    text = json.dumps([code_version()["qcnn_sha256"], list(ds), list(ns),
+                       sorted(run_record(c)["metrics_sha256"] + run_id(c)
+                              for c in stored_only(paper_configs()))])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def static_explorer(ds=LANDSCAPE_DS, ns=EXPLORER_NS, directory=STATIC_DIR):
     """Draw the view of every (d, n) into ``directory`` (d<d>-n<n>.png, and views.json with
-    what each view shows) and return HTML whose two sliders switch between them in the page."""
+    what each view shows and the key of what drew them) and return HTML whose two sliders switch
+    between them in the page. Views drawn before from the same code and runs are reused."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    key, index = views_key(ds, ns), directory / "views.json"
+    names = [f"d{d}-n{n}.png" for d in ds for n in ns]
+    if index.exists() and all((directory / name).exists() for name in names):
+        saved = json.loads(index.read_text())
+        if saved.get("key") == key:
+            return explorer_html(ds, ns, saved["views"], "_static/explorer")
     record = {}
     for d in ds:
         for n in ns:
             png, summary = view_png(d, n)
             (directory / f"d{d}-n{n}.png").write_bytes(png)
             record[f"{d},{n}"] = {k: summary[k] for k in ("parameters", "entropy_bound", "stored_runs")}
-    (directory / "views.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    index.write_text(json.dumps({"key": key, "views": record}, indent=1, sort_keys=True) + "\n")
     return explorer_html(ds, ns, record, "_static/explorer")
 
 
 def explorer_html(ds, ns, record, url):
     """Two range inputs (indices into ds and ns) and an image switched by a few lines of JS."""
-    data = json.dumps({"ds": list(ds), "ns": list(ns), "views": record, "url": url})
+    data = json.dumps({"ds": list(ds), "ns": list(ns), "views": record, "url": url}, sort_keys=True)
     d0, n0 = ds.index(18) if 18 in ds else 0, ns.index(9) if 9 in ns else 0
     return f"""<div class="qcnn-explorer" id="qcnn-explorer">
 <label>d <input type="range" class="qcnn-d" min="0" max="{len(ds) - 1}" value="{d0}" step="1"></label>

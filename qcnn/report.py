@@ -181,7 +181,8 @@ def steady_rise(profile):
                if not rises_steadily(rho, drop)]
     return row(claim, quoted, f"from epoch {start}: a steady rise in {sum(steady)} of {len(steady)} runs (median "
                f"rho {np.median([r[0] for r in rises.values()]):+.2f}); less monotone before epoch "
-               f"{start} than after (|rho| before below rho after) in {sum(contrast)} of {len(contrast)} "
+               f"{start} than after (rho before smaller in size than rho after) in {sum(contrast)} of "
+               f"{len(contrast)} "
                f"(median rho before "
                f"{np.median([r[2] for r in rises.values()]):+.2f}); not steady: "
                + (", ".join(failing) or "none"),

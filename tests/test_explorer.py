@@ -34,6 +34,9 @@ def test_static_page_switches_views(tmp_path):
     assert len(re.findall(r'<input type="range"', html)) == 2
     assert 'max="1" value="1"' in html                                         # d = 18 selected
     assert '"/d" + d + "-n" + n + ".png"' in html and "http" not in html
+    drawn = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.png")}
+    assert static_explorer(ds=(4, 18), ns=(2, 9), directory=tmp_path) == html   # reused, not redrawn
+    assert drawn == {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.png")}
 
 
 def test_live_sliders_redraw():

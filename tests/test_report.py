@@ -121,3 +121,11 @@ def test_an_empty_store_is_not_yet_measured(tmp_path, monkeypatch):
     verdicts = {r["claim"]: r["verdict"] for r in rows}
     assert verdicts.pop("parameter count P = 240 d^2 + 180 d") == "reproduced"
     assert set(verdicts.values()) == {"not yet measured"}
+
+
+@pytest.mark.slow
+def test_no_cell_of_the_claims_table_breaks_its_row():
+    """A '|' inside a cell would end it: the Markdown table would lose its columns."""
+    from qcnn.report import claims_table
+    for row in claims_table():
+        assert not any("|" in str(v) for v in row.values()), row["claim"]
