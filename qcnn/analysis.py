@@ -495,10 +495,13 @@ def trainability():
 
 
 def wall_minutes(d, epochs=90):
-    """(least, largest) wall time in minutes of the stored full-data runs at ``d`` with
-    ``epochs`` epochs, and their devices (with thread counts), from their provenance."""
+    """The wall time of the stored full-data runs at ``d`` with ``epochs`` epochs, from their
+    provenance, as text: 'L to H minutes (on DEVICES)', or 'not measured: ...' without one."""
     runs = [c for c in stored_only(all_configs()) if c.d == d and c.epochs == epochs
             and not c.limit_train]
+    if not runs:
+        return f"not measured: no stored run with d = {d} and {epochs} epochs"
     provenance = [stored(c)[1] for c in runs]
     minutes = [p["wall_time_s"] / 60 for p in provenance]
-    return min(minutes), max(minutes), sorted({p["device"] for p in provenance})
+    return (f"{min(minutes):.0f} to {max(minutes):.0f} minutes (on "
+            f"{', '.join(sorted({p['device'] for p in provenance}))})")
