@@ -179,14 +179,12 @@ def steady_rise(profile):
     failing = [f"{run_id(c)} (d = {c.d}, {NAMES_SHORT[c.dataset]} {c.partition}: rho "
                f"{rho:+.2f}, fall {drop:.2f})" for c, (rho, drop, _) in rises.items()
                if not rises_steadily(rho, drop)]
-    return row(claim, quoted, f"from epoch {start}: a steady rise in {sum(steady)} of {len(steady)} runs (median "
-               f"rho {np.median([r[0] for r in rises.values()]):+.2f}); less monotone before epoch "
-               f"{start} than after (rho before smaller in size than rho after) in {sum(contrast)} of "
-               f"{len(contrast)} "
-               f"(median rho before "
-               f"{np.median([r[2] for r in rises.values()]):+.2f}); not steady: "
-               + (", ".join(failing) or "none"),
-               rise_verdict(steady, contrast), criterion, population)
+    after, _, before = (np.median([r[i] for r in rises.values()]) for i in range(3))
+    measured = (f"from epoch {start}: a steady rise in {sum(steady)} of {len(steady)} runs (median "
+                f"rho {after:+.2f}); less monotone before epoch {start} than after (rho before "
+                f"smaller in size than rho after) in {sum(contrast)} of {len(contrast)} (median rho "
+                f"before {before:+.2f}); not steady: " + (", ".join(failing) or "none"))
+    return row(claim, quoted, measured, rise_verdict(steady, contrast), criterion, population)
 
 
 def last_third_slope(metrics):
