@@ -34,12 +34,12 @@ from .cuts import (chain_mask, data_entropy, min_cut_bound, norm_on_data, renyi2
                    subtree_entropies, subtree_region, subtree_spectra, truncated_tildes)
 from .data import IMAGE_SIZE, load, write_atomic
 from .entropy import entanglement_entropy, entropy_of_weights, half_state_summary
-from .experiments import (all_configs, fig2_configs, landscape_configs, n_sweep_configs,
+from .experiments import (LAST, all_configs, fig2_configs, landscape_configs, n_sweep_configs,
                           recipe_configs, snapshots_for, stored_count)
 from .model import calibrate_batchnorm, channel_widths
 from .network import contract_tree, embed
 from .runs import RUNS_ROOT, environment, stored, stored_only, trained_model
-from .stats import running_train_cost
+from .stats import last_epochs_accuracy, running_train_cost
 
 ANALYSES_ROOT = Path(os.environ.get("QCNN_ANALYSES", RUNS_ROOT.parent / "analyses"))
 CHI_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -419,10 +419,15 @@ def initialisation_entropy(images=10000, seed=0):
     return result
 
 
-def recipe_rows():
+def recipe_rows(shown=20):
     """The training recipe's evidence (``experiments.recipe_configs``), one row per setting:
-    [setting, run id, test accuracy per epoch, eval-mode train cost per epoch, initial entropy
-    (class mean and range)], or 'not stored' for a run the store lacks."""
+    [setting, run id, test accuracy per epoch, eval-mode train cost per epoch (both for the first
+    ``shown`` epochs, then the last epoch's), initial entropy (class mean and range)], or 'not
+    stored' for a run the store lacks."""
+    def per_epoch(values, form):
+        text = ", ".join(form.format(v) for v in values[:shown])
+        return text + (f" ... epoch {len(values)}: {form.format(values[-1])}"
+                       if len(values) > shown else "")
     rows = []
     for name, config in recipe_configs().items():
         if not stored_only([config]):
@@ -430,8 +435,8 @@ def recipe_rows():
             continue
         metrics, _ = stored(config)
         initial = np.array(metrics["entropy_log"]["entropy"][0])
-        rows.append([name, run_id(config), ", ".join(f"{a:.4f}" for a in metrics["test_accuracy"]),
-                     ", ".join(f"{c:.3g}" for c in metrics["train_cost"]),
+        rows.append([name, run_id(config), per_epoch(metrics["test_accuracy"], "{:.4f}"),
+                     per_epoch(metrics["train_cost"], "{:.3g}"),
                      f"{initial.mean():.3f} ({initial.min():.3f}-{initial.max():.3f})"])
     return rows
 
@@ -473,24 +478,31 @@ def escape(metrics):
 
 
 def trainability():
-    """What the stored beta = 0 runs of 20 epochs show about training with beta = 0:
-    ({name: (escape epoch, first halving epoch, final test accuracy)}, a sentence). The
+    """What the stored beta = 0 runs of 20 epochs or more show about training with beta = 0:
+    ({name: (escape epoch, first halving epoch, final test accuracy, epochs)}, a sentence). The
     sentence names the pattern only where every such run shows it: leaving the 10% plateau
     within two epochs of the first halving of the learning rate."""
     recipe = recipe_configs()
     runs = {name: stored(recipe[name])[0] for name in PLATEAU_RUNS if stored_only([recipe[name]])}
-    found = {name: (*escape(m), m["test_accuracy"][-1]) for name, m in runs.items()}
+    found = {name: (*escape(m), m["test_accuracy"][-1], len(m["epoch"])) for name, m in runs.items()}
     if not found:
-        return found, "not measured: no beta = 0 run of 20 epochs is stored"
+        return found, "not measured: no beta = 0 run of 20 epochs or more is stored"
     parts = [f"{PLATEAU_RUNS[name]}: " + (f"above {LEARNS:.0%} from epoch {up} (first halving: "
-                                          f"epoch {half}), {final:.1%} after 20 epochs" if up else
-                                          f"at or below {LEARNS:.0%} for all 20 epochs")
-             for name, (up, half, final) in found.items()]
+                                          f"epoch {half}), {final:.1%} after {epochs} epochs" if up
+                                          else f"at or below {LEARNS:.0%} for all {epochs} epochs")
+             for name, (up, half, final, epochs) in found.items()]
     together = all(up is not None and half is not None and abs(up - half) <= 2
-                   for up, half, _ in found.values())
+                   for up, half, _, _ in found.values())
     pattern = (f"in every one of these {len(found)} runs the plateau ends within two epochs of the "
                "first halving of the learning rate, whatever the precision and the initial "
                "weights" if together else "no single pattern across these runs")
+    ours = fig2_configs("paper")[("mnist", "updown")]
+    if "published" in runs and stored_only([ours]) and len(runs["published"]["epoch"]) == ours.epochs:
+        pattern += (f". After the paper's {ours.epochs} epochs the published recipe's test accuracy "
+                    f"(mean of the last {LAST} epochs) is "
+                    f"{last_epochs_accuracy(runs['published'], LAST):.2%}, this book's recipe's "
+                    f"(Fig. 2's run, {run_id(ours)}) "
+                    f"{last_epochs_accuracy(stored(ours)[0], LAST):.2%}")
     return found, "; ".join(parts) + f". So {pattern}"
 
 

@@ -52,7 +52,7 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
     """`qcnn train --published` and the single changes back, as the plan names them."""
     from qcnn.cli import build_parser, train_config
     recipe = recipe_configs()
-    for argv, name in ((["--published", "--epochs", "20"], "published"),
+    for argv, name in ((["--published", "--epochs", "90"], "published"),
                        (["--published", "--dtype", "float32", "--epochs", "20"], "published, float32"),
                        (["--published", "--weight-init", "torch", "--epochs", "20"],
                         "published, PyTorch init"),
