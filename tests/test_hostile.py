@@ -91,7 +91,10 @@ def test_the_cache_is_verified_and_rebuilt(fake_mnist):
     marker = fake_mnist / "ran"
     poisoned = data.safetensors_bytes({"images": torch.zeros_like(images), "labels": torch.zeros_like(labels)},
                                       metadata={"content_sha256": json.dumps("0" * 64)})
-    for planted in (evil_pickle(marker), cache.read_bytes()[:100], poisoned):
+    zeros = torch.zeros_like(images), torch.zeros_like(labels)
+    forged = data.safetensors_bytes(dict(zip(("images", "labels"), zeros)),   # hash made to match
+                                    metadata={"content_sha256": json.dumps(data.content_hash(*zeros))})
+    for planted in (evil_pickle(marker), cache.read_bytes()[:100], poisoned, forged):
         cache.write_bytes(planted)
         reports = []
         again = data.load("mnist", "test", fake_mnist, report=reports.append)
