@@ -465,7 +465,8 @@ LEARNS = 0.5         # a run "trains" when its test accuracy rises above this
 PLATEAU_RUNS = {"published": "the published recipe (float64, Xavier weights)",
                 "published, float32": "the same in float32",
                 "published, PyTorch init": "the same with PyTorch's initial weights",
-                "PyTorch defaults, published schedule": "PyTorch's defaults (float32, its weights)",
+                "PyTorch defaults, published schedule": "PyTorch's defaults (float32, its weights) "
+                                                        "with the published schedule",
                 "PyTorch defaults": "PyTorch's defaults with the paper's schedule"}
 
 
@@ -504,6 +505,32 @@ def trainability():
                     f"(Fig. 2's run, {run_id(ours)}) "
                     f"{last_epochs_accuracy(stored(ours)[0], LAST):.2%}")
     return found, "; ".join(parts) + f". So {pattern}"
+
+
+def plateau_costs():
+    """The eval-mode train cost of the stored beta = 0 recipe runs on their plateau (the epochs
+    before the test accuracy first rises above LEARNS): (epochs counted, median, lowest,
+    highest), or None without such a run."""
+    runs = [stored(c)[0] for c in recipe_configs().values() if c.init == "default" and stored_only([c])]
+    costs = [cost for m in runs for cost in m["train_cost"][:(escape(m)[0] or len(m["epoch"]) + 1) - 1]]
+    return (len(costs), float(np.median(costs)), min(costs), max(costs)) if costs else None
+
+
+def eager_and_compiled():
+    """Pairs of stored runs with the same settings but for the number of epochs, one trained
+    eagerly (fewer than train.COMPILE_FROM_STEPS steps) and one with torch.compile (as their
+    provenance records): [(setting, [(run id, compiled, epoch-1 test accuracy, epoch-1 eval-mode
+    train cost) for each])]."""
+    pairs = (("beta = 1 (this book's recipe)", recipe_configs()["shift1"],
+              fig2_configs("paper")[("mnist", "updown")]),
+             ("beta = 0 (PyTorch's defaults)", recipe_configs()["default"],
+              recipe_configs()["PyTorch defaults"]))
+    found = []
+    for setting, *configs in pairs:
+        if stored_only(configs) == configs:
+            found.append((setting, [(run_id(c), stored(c)[1]["compiled"], stored(c)[0]["test_accuracy"][0],
+                                     stored(c)[0]["train_cost"][0]) for c in configs]))
+    return found
 
 
 def wall_minutes(d, epochs=90):
