@@ -21,7 +21,6 @@ Rényi-2 of a region that is not a subtree costs minutes at d = 18 (four-index t
 resumes where it stopped. The file records its provenance (command, commit, versions, device,
 threads, seconds per item).
 """
-import json
 import os
 import time
 from pathlib import Path
@@ -32,13 +31,13 @@ import torch
 from .config import Config, build_model, run_id
 from .cuts import (chain_mask, data_entropy, min_cut_bound, norm_on_data, renyi2_entropy,
                    subtree_entropies, subtree_region, subtree_spectra, truncated_tildes)
-from .data import IMAGE_SIZE, load, write_atomic
+from .data import IMAGE_SIZE, load
 from .entropy import entanglement_entropy, entropy_of_weights, half_state_summary
 from .experiments import (LAST, all_configs, fig2_configs, landscape_configs, n_sweep_configs,
                           recipe_configs, snapshots_for, stored_count)
 from .model import calibrate_batchnorm, channel_widths
 from .network import contract_tree, embed
-from .runs import RUNS_ROOT, environment, stored, stored_only, trained_model
+from .runs import RUNS_ROOT, environment, read_json, stored, stored_only, trained_model, write_json
 from .stats import last_epochs_accuracy, running_train_cost
 
 ANALYSES_ROOT = Path(os.environ.get("QCNN_ANALYSES", RUNS_ROOT.parent / "analyses"))
@@ -144,7 +143,7 @@ def analyze(path=ANALYSES_ROOT / "cuts.json", regions=REGIONS, force=False, log=
     """Compute every missing item of the analysis (all of them with ``force``), writing the
     file after each. Returns the analysis."""
     path = Path(path)
-    result = {} if force or not path.exists() else json.loads(path.read_text())
+    result = {} if force or not path.exists() else read_json(path)
     result.setdefault("models", {})
     if "provenance" in result and "sittings" not in result:          # a file from before sittings
         result["sittings"] = [dict(result["provenance"], items=["every item before 2026-12"])]
@@ -175,7 +174,7 @@ def analyze(path=ANALYSES_ROOT / "cuts.json", regions=REGIONS, force=False, log=
                 result["provenance"] = sitting
                 result.setdefault("sittings", []).append(sitting)
             sitting["items"].append(f"{rid} {name}")
-            write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
+            write_json(path, result)
             log(f"{dataset} {partition} ({rid}): {name} in {entry['seconds'][name]} s")
     return result
 
@@ -186,7 +185,7 @@ def load_analysis(path=ANALYSES_ROOT / "cuts.json"):
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: make it with `qcnn analyze` (minutes to an "
                                 "hour on a laptop CPU)")
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def findings(analysis):

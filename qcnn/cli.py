@@ -108,7 +108,7 @@ def cmd_reproduce(args):
         from .cluster import run_all
         with client:
             run_all(configs, client, snapshots_for, device=device, threads=args.threads or 1,
-                    command=command_line(), progress=not args.quiet)
+                    command=command_line(), retrain=args.retrain, progress=not args.quiet)
     else:
         if args.threads:
             torch.set_num_threads(args.threads)
@@ -146,14 +146,15 @@ def cmd_sweep(args):
     client = cluster_client(args)
     device = "cuda" if args.gpu_runs else args.device
     if client is None:
-        sweep(args.grid, device=device, command=command_line())
+        sweep(args.grid, device=device, command=command_line(), retrain=args.retrain)
         return
     from .cluster import run_all
     configs = read_grid(args.grid)
     print(f"{len(configs)} grid points, all valid")
     with client:
         run_all(configs, client, device=device, threads=args.threads or 1,
-                command=command_line(), notebook=TRAINING_NOTEBOOK.read_bytes())
+                command=command_line(), notebook=TRAINING_NOTEBOOK.read_bytes(),
+                retrain=args.retrain)
 
 
 def cmd_demo(args):
@@ -259,6 +260,7 @@ def build_parser():
     p = commands.add_parser("sweep", help="run the training notebook (papermill) over a grid")
     p.add_argument("grid", help="YAML file: config fields mapped to lists of values")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    add_retrain(p)
     add_cluster_options(p)
     p.set_defaults(run=cmd_sweep)
 

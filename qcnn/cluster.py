@@ -25,6 +25,7 @@ from .config import Config, build_model, run_id
 from .data import N_TEST, N_TRAIN, write_atomic
 from .model import forward_flops
 from .runs import RUNS_ROOT, execute_notebook, get_run, is_complete, run_directory, weight_files
+from .train import DEVICES
 
 TOKEN = ".qcnn-store-token"
 RUN_FILES = ("config.json", "metrics.json", "provenance.json")
@@ -38,7 +39,8 @@ def run_cost(config):
     return config.epochs * per_image * (4 * images[0] + images[1])
 
 
-def run_task(config_dict, snapshots, device, threads, root, token, command, notebook=None):
+def run_task(config_dict, snapshots, device, threads, root, token, command, notebook=None,
+             retrain=False):
     """On a worker: make (or reuse) one run; with ``notebook`` (the bytes of a parametrised
     notebook, ``qcnn sweep``) by executing it with papermill, its output kept as the run's
     training.ipynb. Returns (run id, files): files is None when the run landed in the client's
@@ -50,9 +52,9 @@ def run_task(config_dict, snapshots, device, threads, root, token, command, note
     directory = store / run_id(config)
     if notebook is None:
         get_run(config, directory, device=device, progress=False, snapshots=snapshots,
-                command=command)
+                command=command, retrain=retrain)
     else:
-        execute_notebook(notebook, config, directory, device, command, store)
+        execute_notebook(notebook, config, directory, device, command, store, retrain)
     if shared:
         return run_id(config), None
     names = [*RUN_FILES, *weight_files(directory),
@@ -78,10 +80,13 @@ def make_client(workers=None, scheduler=None, gpu_runs=None):
 
 
 def run_all(configs, client, snapshots_for=lambda config: (), device="auto", threads=1,
-            root=None, command="", notebook=None, retries=2, progress=True, log=print):
+            root=None, command="", notebook=None, retrain=False, retries=2, progress=True,
+            log=print):
     """Make every config's run that is not in ``root`` on ``client``'s workers (``threads``
-    torch threads each; ``notebook``: through that notebook, see ``run_task``). Returns the ids
-    of the runs made."""
+    torch threads each; ``notebook``: through that notebook, see ``run_task``; ``retrain``: as
+    ``runs.get_run``). Returns the ids of the runs made."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     root = Path(root or RUNS_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     missing = [c for c in dict.fromkeys(configs) if not is_complete(run_directory(c, root))]
@@ -93,7 +98,7 @@ def run_all(configs, client, snapshots_for=lambda config: (), device="auto", thr
     write_atomic(root / TOKEN, token.encode())
     from dask.distributed import as_completed
     futures = {client.submit(run_task, c.to_dict(), tuple(snapshots_for(c)), device, threads,
-                             str(root.resolve()), token, command, notebook,
+                             str(root.resolve()), token, command, notebook, retrain,
                              key=f"run-{run_id(c)}", retries=retries, pure=False): c
                for c in missing}
     costs = {c: run_cost(c) for c in missing}

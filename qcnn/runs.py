@@ -262,10 +262,11 @@ def trained_model(config, directory=None, epoch=None):
     return model.eval()
 
 
-def execute_notebook(notebook, config, directory, device, command, store):
+def execute_notebook(notebook, config, directory, device, command, store, retrain=False):
     """Run the training notebook (bytes) for ``config`` with papermill, its output kept as
     ``directory/training.ipynb``; the notebook makes the run in ``store`` (its kernel reads
-    QCNN_RUNS). ``qcnn sweep`` runs its grid through this."""
+    QCNN_RUNS). ``qcnn sweep`` runs its grid through this. A cell that fails is a RuntimeError
+    naming the run, the executed notebook and the error."""
     import papermill
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -275,7 +276,11 @@ def execute_notebook(notebook, config, directory, device, command, store):
     try:
         papermill.execute_notebook(
             str(source), str(directory / "training.ipynb"),
-            parameters={**config.to_dict(), "device": device, "command": command},
+            parameters={**config.to_dict(), "device": device, "command": command,
+                        "retrain": retrain},
             kernel_name=KERNEL, cwd=str(TRAINING_NOTEBOOK.parent), progress_bar=False)
+    except papermill.PapermillExecutionError as error:
+        raise RuntimeError(f"run {run_id(config)}: {error.ename}: {error.evalue} (the executed "
+                           f"notebook is {directory / 'training.ipynb'})") from None
     finally:
         source.unlink()

@@ -16,6 +16,7 @@ import yaml
 
 from .config import Config, run_id
 from .runs import RUNS_ROOT, TRAINING_NOTEBOOK, execute_notebook, is_complete, run_directory
+from .train import check_fits, pick_device
 
 MAX_POINTS = 10000
 
@@ -64,10 +65,16 @@ def read_grid(grid_file):
         raise ValueError(f"{path}: {error}") from None
 
 
-def sweep(grid_file, device="auto", command="", log=print):
+def sweep(grid_file, device="auto", command="", retrain=False, log=print):
     """Execute the training notebook for every grid point whose run is not stored, one after
-    another. Returns the ids of the runs made."""
+    another, after checking that the device exists and that every point fits in its memory.
+    Returns the ids of the runs made."""
     configs = read_grid(grid_file)
+    for config in configs:
+        try:
+            check_fits(config, pick_device(device))
+        except ValueError as error:
+            raise ValueError(f"{grid_file}: grid point {run_id(config)} ({config}): {error}") from None
     log(f"{len(configs)} grid points, all valid")
     notebook = TRAINING_NOTEBOOK.read_bytes()
     made = []
@@ -76,6 +83,6 @@ def sweep(grid_file, device="auto", command="", log=print):
         if is_complete(directory):
             continue
         log(f"[{i}/{len(configs)}] run {run_id(config)} -> {directory / 'training.ipynb'}")
-        execute_notebook(notebook, config, directory, device, command, RUNS_ROOT)
+        execute_notebook(notebook, config, directory, device, command, RUNS_ROOT, retrain)
         made.append(run_id(config))
     return made

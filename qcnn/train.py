@@ -19,6 +19,7 @@ what left the floats; the last good checkpoint stays.
 """
 import copy
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -49,11 +50,14 @@ def learning_rate(config, epoch):
     return config.lr * 0.5 ** (0 if epoch < first else 1 + (epoch - first) // 10)
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def pick_device(device="auto"):
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be one of ('auto', 'cpu', 'cuda'), got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU")
     return torch.device(device)
@@ -180,14 +184,25 @@ def save_checkpoint(path, model, step, shuffle, epoch, metrics, info, config):
 
 def load_checkpoint(path, model, step, shuffle, config):
     """Restore what ``save_checkpoint`` wrote into ``model``, ``step`` and ``shuffle`` (and
-    torch's RNG); returns (epoch, metrics, info). A file that is not such a checkpoint, or one
-    of another config, is a ValueError that names it."""
+    torch's RNG); returns (epoch, metrics, info). A file that is not such a checkpoint, one of
+    another config, or one whose state is malformed is a ValueError that names it."""
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+    unreadable = f"{path} is not a readable training checkpoint"
+    advice = "delete it to train the run from the start"
     try:
         with safe_open(path, framework="pt") as f:
-            state = json.loads(f.metadata()["state"])
+            state = json.loads(f.metadata()["state"], parse_constant=refuse)
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-        if state["config"] != config.to_dict():
-            raise ValueError(f"{path} belongs to another config: {state['config']}")
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{unreadable} ({str(error)[:200]}); {advice}") from None
+    if not isinstance(state, dict) or state.get("config") != config.to_dict():
+        raise ValueError(f"{path} belongs to another config: "
+                         f"{state.get('config') if isinstance(state, dict) else state!r}")
+    problem = state_problem(state, config)
+    if problem:
+        raise ValueError(f"{unreadable} ({problem}); {advice}")
+    try:
         model.load_state_dict({k[len("model."):]: v for k, v in tensors.items()
                                if k.startswith("model.")})
         optimizer = {}
@@ -199,12 +214,34 @@ def load_checkpoint(path, model, step, shuffle, config):
                               for name, values in optimizer.items()})
         shuffle.set_state(tensors["rng.shuffle"])
         torch.set_rng_state(tensors["rng.torch"])
-        return state["epoch"], state["metrics"], state["info"]
-    except ValueError:
-        raise
-    except (SafetensorError, OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a readable training checkpoint ({str(error)[:200]}); "
-                         "delete it to train the run from the start") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{unreadable} ({str(error)[:200]}); {advice}") from None
+    return state["epoch"], state["metrics"], state["info"]
+
+
+def state_problem(state, config):
+    """What is wrong with a checkpoint's JSON state for ``config`` (None if nothing): its epoch
+    must be an integer in [1, epochs], its metrics those of epochs 1..epoch with finite numbers,
+    its info a training record."""
+    epoch, metrics, info = state.get("epoch"), state.get("metrics"), state.get("info")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= config.epochs:
+        return f"epoch {epoch!r} is not an integer in [1, {config.epochs}]"
+    expected = empty_metrics()
+    if (not isinstance(metrics, dict) or set(metrics) != set(expected)
+            or not isinstance(metrics["entropy_log"], dict)
+            or set(metrics["entropy_log"]) != set(expected["entropy_log"])):
+        return "its metrics do not have the fields of a run's metrics"
+    per_epoch = [k for k in expected if k != "entropy_log"]
+    if metrics["epoch"] != list(range(1, epoch + 1)) or any(
+            not isinstance(metrics[k], list) or len(metrics[k]) != epoch for k in per_epoch):
+        return f"its metrics do not hold exactly the epochs 1 to {epoch}"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for k in per_epoch for v in metrics[k]):
+        return "its metrics hold a value that is not a finite number"
+    if (not isinstance(info, dict) or not isinstance(info.get("wall_s"), (int, float))
+            or not isinstance(info.get("devices"), list) or not isinstance(info.get("sittings"), int)):
+        return "its info is not a training record"
+    return None
 
 
 # ------------------------------------------------------------------------------- logging

@@ -18,6 +18,7 @@ import yaml
 
 import qcnn
 from qcnn import data
+from qcnn import train as train_module
 from qcnn.cli import main
 from qcnn.config import Config, run_id
 from qcnn.cuts import data_entropy
@@ -54,6 +55,38 @@ def test_a_planted_checkpoint_pickle_is_never_loaded(tmp_path, capsys):
     get_run(Config(**TINY), run, device="cpu", progress=False)
     assert not marker.exists() and (run / "model.safetensors").exists()
     assert "old pickle format is ignored (never loaded" in capsys.readouterr().err
+
+
+def sound_state(config):
+    metrics = train_module.empty_metrics()
+    for key, value in (("epoch", 1), ("lr", 0.01), ("train_accuracy", 0.5), ("test_accuracy", 0.5),
+                       ("train_cost", 0.6), ("test_cost", 0.6)):
+        metrics[key].append(value)
+    return {"config": config.to_dict(), "epoch": 1, "metrics": metrics,
+            "info": {"wall_s": 1.0, "devices": ["cpu"], "sittings": 1}}
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda s: s.update(epoch="1"), r"epoch '1' is not an integer in \[1, 1\]"),
+    (lambda s: s.update(epoch=7), r"epoch 7 is not an integer in \[1, 1\]"),
+    (lambda s: s.update(metrics={"epoch": [1]}), "do not have the fields of a run's metrics"),
+    (lambda s: s["metrics"]["test_accuracy"].append(0.9), "do not hold exactly the epochs 1 to 1"),
+    (lambda s: s["metrics"].update(test_accuracy=["0.9"]), "not a finite number"),
+    (lambda s: s["metrics"].update(test_cost=[float("nan")]), "non-standard JSON constant NaN"),
+    (lambda s: s.update(info=None), "its info is not a training record"),
+    (lambda s: s.update(config={"d": 2}), "belongs to another config"),
+])
+def test_a_malformed_checkpoint_state_names_the_file(change, match, tmp_path):
+    """The JSON state of a checkpoint is checked before anything is restored from it."""
+    config = Config(**TINY)
+    state = sound_state(config)
+    assert train_module.state_problem(state, config) is None
+    change(state)
+    path = tmp_path / "checkpoint.safetensors"
+    path.write_bytes(data.safetensors_bytes({"x": torch.zeros(1)}, metadata={"state": json.dumps(state)}))
+    with pytest.raises(ValueError, match=match) as error:
+        train_module.load_checkpoint(path, None, None, None, config)
+    assert str(path) in str(error.value)
 
 
 def test_the_mnist_wheel_is_checked_before_it_is_opened(tmp_path, monkeypatch):

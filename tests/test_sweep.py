@@ -70,3 +70,30 @@ def test_sweep_of_two_points(tmp_path, options):
         assert config["d"] in (3, 5) and len(json.loads((run / "metrics.json").read_text())["epoch"]) == 1
         assert (run / "model.safetensors").exists()
         assert "qcnn sweep" in json.loads((run / "provenance.json").read_text())["command"]
+
+
+@pytest.mark.parametrize("grid,options,match", [
+    ({"d": 4096, "n": 1024}, [], r"grid point \w{12} .*training d = 4096, n = 1024 needs about"),
+    ({"d": 4}, ["--device", "tpu"], r"device must be one of \('auto', 'cpu', 'cuda'\)"),
+])
+def test_every_point_is_checked_against_the_device_before_any_run(grid, options, match, tmp_path):
+    out = run_sweep(tmp_path, grid, options)
+    assert out.returncode != 0 and "Traceback" not in out.stderr and re.search(match, out.stderr), out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
+def test_a_failing_point_is_one_line_and_retrain_reaches_the_notebook(tmp_path):
+    """A stored run whose weights were deleted: the sweep stops with one line naming the run and
+    the executed notebook; with --retrain the notebook trains it again."""
+    grid = {"d": 3, "n": 1, "epochs": 1, "limit_train": 200, "limit_test": 100, "batch_size": 10,
+            "entropy_per_epoch": 1}
+    assert run_sweep(tmp_path, grid).returncode == 0
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    (run / "model.safetensors").unlink()
+    out = run_sweep(tmp_path, grid)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert re.search(rf"run {run.name}: FileNotFoundError: .*--retrain.*training.ipynb\)", out.stderr)
+    assert run_sweep(tmp_path, grid, ["--retrain"]).returncode == 0
+    assert (run / "model.safetensors").exists()
