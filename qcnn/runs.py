@@ -131,7 +131,14 @@ def run_lock(directory, wait=True, poll=2.0, log=print):
     stale and simply taken over; its text says whose it was. While a live process holds it:
     wait, polling (``wait=True``), or raise RunLocked."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "a+") as handle:
+    try:
+        handle = open(directory / ".lock", "a+")
+    except PermissionError:
+        raise RuntimeError(f"{directory / '.lock'}: no permission to write in run {directory.name} "
+                           "(another user's unfinished run?): train it in a store of your own "
+                           "(QCNN_RUNS), or share the store through a common group with umask "
+                           "002") from None
+    with handle:
         told = False
         while True:
             try:

@@ -266,3 +266,16 @@ def test_a_tampered_store_names_the_file(tmp_path, capsys):
     file.write_text("")
     with pytest.raises(ValueError, match="is a file, not a folder"):
         get_run(config, file, device="cpu", progress=False)
+
+
+def test_another_users_lock_is_a_clear_error(tmp_path, monkeypatch):
+    """A run folder written by another user (0644 files) cannot be locked by this one: one line
+    saying what to do, not a PermissionError traceback (simulated: root may write anything)."""
+    from qcnn import runs
+
+    def read_only(path, mode="r", *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(runs, "open", read_only, raising=False)
+    with pytest.raises(RuntimeError, match=r"\.lock: no permission to write in run x .*QCNN_RUNS"):
+        with runs.run_lock(tmp_path / "x"):
+            pass
