@@ -508,11 +508,14 @@ def trainability():
 
 def plateau_costs():
     """The eval-mode train cost of the stored beta = 0 recipe runs on their plateau (the epochs
-    before the test accuracy first rises above LEARNS): (epochs counted, median, lowest,
-    highest), or None without such a run."""
+    before the test accuracy first rises above LEARNS): {"epochs", "lowest", "quartiles" (25%,
+    50%, 75%), "highest"}, or None without such a run."""
     runs = [stored(c)[0] for c in recipe_configs().values() if c.init == "default" and stored_only([c])]
     costs = [cost for m in runs for cost in m["train_cost"][:(escape(m)[0] or len(m["epoch"]) + 1) - 1]]
-    return (len(costs), float(np.median(costs)), min(costs), max(costs)) if costs else None
+    if not costs:
+        return None
+    return {"epochs": len(costs), "lowest": min(costs), "highest": max(costs),
+            "quartiles": [float(q) for q in np.percentile(costs, [25, 50, 75])]}
 
 
 def eager_and_compiled():
