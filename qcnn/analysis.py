@@ -530,8 +530,9 @@ def eager_and_compiled():
     found = []
     for setting, *configs in pairs:
         if stored_only(configs) == configs:
-            found.append((setting, [(run_id(c), stored(c)[1]["compiled"], stored(c)[0]["test_accuracy"][0],
-                                     stored(c)[0]["train_cost"][0]) for c in configs]))
+            runs = [(run_id(c), *stored(c)) for c in configs]
+            found.append((setting, [(rid, provenance["compiled"], metrics["test_accuracy"][0],
+                                     metrics["train_cost"][0]) for rid, metrics, provenance in runs]))
     return found
 
 

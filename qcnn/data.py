@@ -86,6 +86,14 @@ def umask():
         return mask
 
 
+def strict_json(text):
+    """Parse JSON text, refusing the non-standard NaN and Infinity: every JSON the project reads
+    (the run store, checkpoints, the analyses) goes through here."""
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
 def write_atomic(path, data):
     """Write bytes to ``path`` through a temporary file and a rename: never a half file, and no
     temporary file left if the write fails. The file gets the usual permissions (0666 less the

@@ -371,14 +371,15 @@ def correlation_summary(profile="paper"):
         if not configs:
             summary[name] = None
             continue
-        raw = [stats.within_run(stored(c)[0], first) for c in configs]
+        every = {c: stats.within_run(stored(c)[0], first) for c in paper_runs(profile)
+                 if c.dataset == name}                  # the positive ones are named, twins too
+        raw = [every[c] for c in configs]
         diff = [stats.within_run(stored(c)[0], first, detrended=True) for c in configs]
-        every = [c for c in paper_runs(profile) if c.dataset == name]
         summary[name] = {"runs": len(configs),
                          "raw": {k: stats.median_interval([r[k] for r in raw]) for k in raw[0]},
                          "differences": {k: stats.median_interval([r[k] for r in diff]) for k in diff[0]},
-                         "raw_positive": [(run_id(c), rho) for c in every if
-                                          (rho := stats.within_run(stored(c)[0], first)["train"]) > 0]}
+                         "raw_positive": [(run_id(c), r["train"]) for c, r in every.items()
+                                          if r["train"] > 0]}
         across = across_population(profile, name, within_d=True)
         summary[name]["across"] = None
         if across:

@@ -31,7 +31,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .config import Config, build_model, run_id, train_flags
-from .data import DATA_ROOT, write_atomic
+from .data import DATA_ROOT, strict_json, write_atomic
 from .train import CHECKPOINT, check_fits, device_name, pick_device, snapshot_path, train
 
 RUNS_ROOT = Path(os.environ.get("QCNN_RUNS", DATA_ROOT / "runs"))
@@ -52,10 +52,8 @@ def write_json(path, obj):
 
 def read_json(path):
     """The JSON in ``path``; a file that is not strict JSON is a ValueError naming it."""
-    def refuse(constant):
-        raise ValueError(f"non-standard JSON constant {constant}")
     try:
-        return json.loads(Path(path).read_text(), parse_constant=refuse)
+        return strict_json(Path(path).read_text())
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}): restore it from the repository "
                          "(git checkout) or delete the run's folder to make it again") from None

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .basis import features
 from .config import DTYPES, LR_SCHEDULES, build_model
-from .data import IMAGE_SIZE, N_TEST, N_TRAIN, load, write_atomic
+from .data import IMAGE_SIZE, N_TEST, N_TRAIN, load, strict_json, write_atomic
 from .entropy import entanglement_entropy
 from .fused import TrainingStep, folded_forward
 from .model import channel_widths, check_memory, parameter_count
@@ -179,20 +179,19 @@ def save_checkpoint(path, model, step, shuffle, epoch, metrics, info, config):
     tensors["rng.shuffle"] = shuffle.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
     state = {"config": config.to_dict(), "epoch": epoch, "metrics": metrics, "info": info}
-    write_atomic(path, safetensors_bytes(tensors, metadata={"state": json.dumps(state)}))
+    metadata = {"state": json.dumps(state, allow_nan=False)}
+    write_atomic(path, safetensors_bytes(tensors, metadata=metadata))
 
 
 def load_checkpoint(path, model, step, shuffle, config):
     """Restore what ``save_checkpoint`` wrote into ``model``, ``step`` and ``shuffle`` (and
     torch's RNG); returns (epoch, metrics, info). A file that is not such a checkpoint, one of
     another config, or one whose state is malformed is a ValueError that names it."""
-    def refuse(constant):
-        raise ValueError(f"non-standard JSON constant {constant}")
     unreadable = f"{path} is not a readable training checkpoint"
     advice = "delete it to train the run from the start"
     try:
         with safe_open(path, framework="pt") as f:
-            state = json.loads(f.metadata()["state"], parse_constant=refuse)
+            state = strict_json(f.metadata()["state"])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{unreadable} ({str(error)[:200]}); {advice}") from None
