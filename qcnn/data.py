@@ -136,8 +136,8 @@ def idx_bytes(array):
     return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
 
 
-def read_idx(path):
-    data = Path(path).read_bytes()
+def idx_array(data):
+    """The uint8 array an IDX file's bytes encode (the inverse of ``idx_bytes``)."""
     ndim = data[3]
     shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
@@ -318,12 +318,14 @@ def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
     against the raw files; a cache that fails is rebuilt."""
     check_dataset(name)
     names = split_files(split)
-    if missing_files(name, root, report=lambda *_: None, files=names):
+    raw = {f: raw_folder(name, root) / f for f in names}
+    raw = {f: path.read_bytes() if path.exists() else b"" for f, path in raw.items()}
+    if any(hashlib.sha256(data).hexdigest() != FILES[name][f] for f, data in raw.items()):
         raise FileNotFoundError(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
                                 f"fails its checksum: run `qcnn data fetch {name}`")
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]
     cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
-    raw_images, raw_labels = (read_idx(raw_folder(name, root) / f) for f in names)
+    raw_images, raw_labels = (idx_array(raw[f]) for f in names)
     labels = torch.from_numpy(raw_labels.astype(np.int64))
     if cache.exists():
         cached = read_cache(cache)

@@ -12,7 +12,7 @@ def test_idx_round_trip(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (7, 28, 28), dtype=np.uint8)
     path = tmp_path / "x-idx3-ubyte"
     data.write_atomic(path, data.idx_bytes(images))
-    assert np.array_equal(data.read_idx(path), images)
+    assert np.array_equal(data.idx_array(path.read_bytes()), images)
     assert list(tmp_path.iterdir()) == [path]          # no temporary file left behind
 
 
