@@ -309,8 +309,8 @@ class Explorer:
 
     def __init__(self, d=18, n=9):
         import ipywidgets as widgets
-        self.d_slider = widgets.IntSlider(value=d, min=1, max=40, description="d")
-        self.n_slider = widgets.IntSlider(value=n, min=1, max=16, description="n")
+        self.d_slider = widgets.IntSlider(value=d, min=1, max=max(LANDSCAPE_DS), description="d")
+        self.n_slider = widgets.IntSlider(value=n, min=1, max=max(EXPLORER_NS), description="n")
         self.image = widgets.Image(format="png")
         self.button = widgets.Button(description="train a quick model",
                                      tooltip="1000 MNIST images, 3 epochs: a smoke test, not the paper")

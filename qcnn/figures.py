@@ -324,18 +324,22 @@ def fig3a(profile=None, out_dir=None):
 
 
 TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^6; the axis stops here
+SEED_SHIFT = 1.04        # accuracy_vs_d: a d's seeds drawn this factor apart on the log axis
+OTHER_RUNS = "0.72"      # Fig. 3(b)'s runs outside the paper's family (n < d/2, left/right)
 
 
 @figure("paper")
 def fig3b(profile=None, out_dir=None):
-    """Fig. 3(b): the same for every stored run with the book's recipe (the landscape of d and
-    seeds, the Fig. 2 runs, the n-sweep): each run's trajectory of (cost, epoch-mean entropy)
-    from epoch 30 on, against the running train cost (left) and the test cost (right); colour
-    d, marker (at the run's last epoch) the data set."""
+    """Fig. 3(b): the same for every stored run with the book's recipe: each run's trajectory of
+    (cost, epoch-mean entropy) from epoch 30 on, against the running train cost (left) and the
+    test cost (right). The paper's family (up/down, n = d/2: the landscape) is coloured by d; the
+    other runs (the n-sweep's n < d/2, Fig. 2's left/right) are grey. Marker (at the run's last
+    epoch): the data set."""
     profile = profile or current_profile()
     configs = paper_runs(profile)
     first = first_epoch_of(profile)
-    colors = d_colors({c.d for c in configs})
+    family = {c: c.partition == "updown" and 2 * c.n == c.d for c in configs}
+    colors = d_colors({c.d for c in configs if family[c]})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     beyond = 0
     for config in configs:
@@ -344,10 +348,11 @@ def fig3b(profile=None, out_dir=None):
         entropy = stats.epoch_mean_entropy(m)[keep]
         test = np.array(m["test_cost"])[keep]
         beyond += int((test > TEST_COST_AXIS).sum())
+        color = colors[config.d] if family[config] else OTHER_RUNS
         for ax, cost in zip(axes, (stats.epoch_running_cost(m)[keep],
                                    np.minimum(test, TEST_COST_AXIS))):
-            ax.plot(cost, entropy, color=colors[config.d], lw=0.7, alpha=0.6)
-            ax.scatter(cost[-1:], entropy[-1:], s=16, color=colors[config.d],
+            ax.plot(cost, entropy, color=color, lw=0.7, alpha=0.6, zorder=2 if family[config] else 1)
+            ax.scatter(cost[-1:], entropy[-1:], s=16, color=color,
                        marker=MARKERS[config.dataset], zorder=3)
     for ax, kind in zip(axes, ("running train cost", "test cost (eval mode)")):
         ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class and epoch average",
@@ -357,7 +362,10 @@ def fig3b(profile=None, out_dir=None):
         axes[1].text(0.98, 0.02, f"{beyond} epoch(s) with a test cost above {TEST_COST_AXIS:g}\n"
                      "drawn at the axis' end", ha="right", va="bottom", fontsize=7,
                      transform=axes[1].transAxes)
-    handles = [plt.Line2D([], [], color=color, label=f"d = {d}") for d, color in colors.items()]
+    handles = [plt.Line2D([], [], color=color, label=f"d = {d}, n = {d // 2}")
+               for d, color in colors.items()]
+    if not all(family.values()):
+        handles.append(plt.Line2D([], [], color=OTHER_RUNS, label="n < d/2 or left/right"))
     handles += [plt.Line2D([], [], ls="", marker=MARKERS[n], color="grey", label=f"{NAMES[n]} "
                            "(last epoch)") for n in DATASETS]
     axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -370,13 +378,13 @@ def fig3b(profile=None, out_dir=None):
 @figure("paper")
 def accuracy_vs_d(profile=None, out_dir=None):
     """Test accuracy of every landscape run against d (n = d/2): the mean of its last 5 epochs
-    (filled) and its best epoch (open, chosen on the test set), one dot per seed, the seed means
-    as lines; the paper's 97% / 89% dashed, d = 10-40 shaded; the parameter count (eq. 47) on
+    (filled) and its best epoch (open, chosen on the test set), one dot per seed (the seeds of
+    one d side by side around it, in seed order), the seed means as lines; the paper's 97% / 89% dashed, d = 10-40 shaded; the parameter count (eq. 47) on
     the top axis."""
     profile = profile or current_profile()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, name in zip(axes, DATASETS):
-        runs = [c for c in landscape_runs(profile) if c.dataset == name]
+        runs = sorted((c for c in landscape_runs(profile) if c.dataset == name), key=lambda c: c.seed)
         total = sum(c.dataset == name for c in landscape_configs(profile))
         ds = sorted({c.d for c in runs})
         ax.set_title(f"{NAMES[name]}: {len(runs)} of {total} runs stored", fontsize=10)
@@ -388,8 +396,9 @@ def accuracy_vs_d(profile=None, out_dir=None):
                                   lambda m: stats.last_epochs_accuracy(m, LAST), True),
                                  ("best epoch", lambda m: max(m["test_accuracy"]), False)):
             per_d = {d: [value(stored(c)[0]) for c in runs if c.d == d] for d in ds}
-            for d, values in per_d.items():
-                ax.scatter([d] * len(values), values, s=18, zorder=3, edgecolors=COLORS[name],
+            for d in ds:
+                shifts = SEED_SHIFT ** (np.arange(len(per_d[d])) - (len(per_d[d]) - 1) / 2)
+                ax.scatter(d * shifts, per_d[d], s=18, zorder=3, edgecolors=COLORS[name],
                            color=COLORS[name] if fill else "none")
             ax.plot(ds, [np.mean(v) for v in per_d.values()], color=COLORS[name], lw=1,
                     ls="-" if fill else ":", label=f"{key} (seed mean)")

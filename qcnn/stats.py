@@ -128,20 +128,26 @@ def bootstrap_interval(statistic, items, seed=0, draws=BOOTSTRAP, strata=None):
     return tuple(np.percentile(values, [2.5, 97.5])) if values else (float("nan"),) * 2
 
 
-def welch_interval(a, b, level=0.90):
-    """(mean(a) - mean(b), (low, high)): Welch's t interval of a difference of means (unequal
-    variances, Welch-Satterthwaite degrees of freedom). At level 0.90 it is the interval of the
-    two one-sided tests of equivalence at 5%: the difference is within a margin m at that level
-    when (low, high) lies inside (-m, m)."""
+def pooled_differences(groups, level=0.90):
+    """(pairs, s, df): for every two keys a, b of ``groups`` ({key: values}; a before b in its order),
+    (a, b, mean_a - mean_b, (low, high)), the t interval of the difference at ``level`` with one
+    standard deviation s pooled over all groups (the within-group spread, df = N - k degrees of
+    freedom): difference -/+ t(df) s sqrt(1/n_a + 1/n_b). At level 0.90 each interval is that of
+    the two one-sided tests of equivalence at 5%. Where df = 0 or s = 0 the intervals are (nan,
+    nan): the groups say nothing about their own spread."""
     from scipy.stats import t
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    difference, se = float(a.mean() - b.mean()), math.sqrt(va + vb)
-    if se == 0:
-        return difference, (difference, difference)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(t.ppf(0.5 + level / 2, df)) * se
-    return difference, (difference - half, difference + half)
+    groups = {key: np.asarray(values, dtype=float) for key, values in groups.items()}
+    df = sum(len(v) - 1 for v in groups.values())
+    ss = sum(float(((v - v.mean()) ** 2).sum()) for v in groups.values())
+    s = math.sqrt(ss / df) if df else 0.0
+    quantile = float(t.ppf(0.5 + level / 2, df)) if df else float("nan")
+    keys, pairs = list(groups), []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            difference = float(groups[a].mean() - groups[b].mean())
+            half = quantile * s * math.sqrt(1 / len(groups[a]) + 1 / len(groups[b])) if s else float("nan")
+            pairs.append((a, b, difference, (difference - half, difference + half)))
+    return pairs, s, df
 
 
 def median_interval(values, level=0.95):

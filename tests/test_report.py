@@ -72,23 +72,53 @@ def test_order_of_ln2():
     assert report.order_verdict(0.01, 1.5) == "not reproduced"
 
 
-@pytest.mark.parametrize("intervals,verdict", [
-    ([(-0.004, 0.008), (-0.009, 0.002)], "consistent"),
-    ([(-0.004, 0.008), (0.012, 0.03)], "not supported"),
-    ([(-0.004, 0.008), (-0.03, -0.011)], "not supported"),
-    ([(-0.004, 0.008), (0.004, 0.02)], "inconclusive")])
-def test_the_d_claim_is_an_equivalence_test(intervals, verdict):
-    assert report.gap_verdict(intervals) == verdict
+@pytest.mark.parametrize("intervals,wide,complete,verdict", [
+    ([(-0.004, 0.008), (-0.009, 0.002)], [(-0.006, 0.01), (-0.012, 0.004)], True, "consistent"),
+    ([(-0.004, 0.008), (-0.009, 0.002)], [(-0.006, 0.01), (-0.012, 0.004)], False, "inconclusive"),
+    ([(-0.004, 0.008), (0.012, 0.03)], [(-0.006, 0.01), (0.011, 0.031)], True, "not supported"),
+    ([(-0.004, 0.008), (-0.03, -0.011)], [(-0.006, 0.01), (-0.031, -0.0105)], False, "not supported"),
+    ([(-0.004, 0.008), (0.012, 0.03)], [(-0.006, 0.01), (0.009, 0.033)], True, "inconclusive"),
+    ([(-0.004, 0.008), (0.004, 0.02)], [(-0.006, 0.01), (0.002, 0.022)], True, "inconclusive"),
+    ([(float("nan"),) * 2], [(float("nan"),) * 2], True, "inconclusive")])
+def test_the_d_claim_is_an_equivalence_test(intervals, wide, complete, verdict):
+    """All 90% intervals inside the margin and every d measured: consistent; a Bonferroni
+    interval wholly outside: not supported (a 90% interval outside is not enough); else, and
+    with no spread to judge by, inconclusive."""
+    assert report.gap_verdict(intervals, wide, complete) == verdict
 
 
-def test_welch_interval_on_known_numbers():
-    """a = (1, 2, 3), b = (4, 5, 6): difference -3, standard error sqrt(2/3), 4 degrees of
-    freedom, t(0.95, 4) = 2.1318."""
+def test_pooled_differences_on_known_numbers():
+    """{1: (0, 2), 2: (1, 3), 3: (5,)}: means 1, 2, 5; pooled s^2 = (1 + 1 + 1 + 1) / 2 = 2 with
+    2 degrees of freedom (the single value adds none), t(0.95, 2) = 2.919986; d1 - d2 = -1 with
+    half-width t s sqrt(1/2 + 1/2), d1 - d3 = -4 with t s sqrt(1/2 + 1)."""
     from qcnn import stats
-    difference, (low, high) = stats.welch_interval([1, 2, 3], [4, 5, 6])
-    assert difference == -3
-    assert (high - low) / 2 == pytest.approx(2.131847 * (2 / 3) ** 0.5, rel=1e-5)
-    assert stats.welch_interval([1, 1], [2, 2]) == (-1.0, (-1.0, -1.0))
+    pairs, s, df = stats.pooled_differences({1: [0, 2], 2: [1, 3], 3: [5]})
+    assert (s, df) == (pytest.approx(2 ** 0.5), 2)
+    assert [p[:3] for p in pairs] == [(1, 2, -1.0), (1, 3, -4.0), (2, 3, -3.0)]
+    t = 2.919986
+    assert pairs[0][3] == pytest.approx((-1 - t * 2 ** 0.5, -1 + t * 2 ** 0.5), rel=1e-6)
+    assert pairs[1][3] == pytest.approx((-4 - t * 3 ** 0.5, -4 + t * 3 ** 0.5), rel=1e-6)
+    for equal in ({1: [1, 1], 2: [2, 2]}, {1: [1], 2: [2]}):          # no spread, or no df
+        assert all(math.isnan(low) and math.isnan(high) for *_, (low, high) in
+                   stats.pooled_differences(equal)[0])
+
+
+def test_the_d_claim_from_seed_accuracies():
+    """Three d's of two seeds whose means lie 0.2 points apart, seed s.d. 0.1 points: every 90%
+    interval inside 1 point, so consistent once every planned d is measured, inconclusive while
+    one is missing (and said so); a d 3 points lower: not supported, naming the pair."""
+    close = {12: [0.955, 0.957], 18: [0.957, 0.959], 24: [0.953, 0.955]}
+    r = report.d_gaps(close, {12, 18, 24})
+    assert r["verdict"] == "consistent" and r["ds"] == [12, 18, 24] and r["df"] == 3
+    assert r["s"] == pytest.approx(0.001 * 2 ** 0.5) and r["largest"][:3] == (18, 24, pytest.approx(0.004))
+    assert r["bound"] == pytest.approx(0.004 + 2.353363 * 0.001 * 2 ** 0.5, rel=1e-5)
+    partial = report.d_gaps({**close, 32: [0.96]}, {12, 18, 24, 32})
+    assert partial["verdict"] == "inconclusive" and partial["missing"] == [32]
+    assert "without two seeds yet: d = 32" in report.d_gaps_text({**partial, "stored": "7 of 15 runs stored"})
+    low = report.d_gaps({**close, 40: [0.925, 0.927]}, {12, 18, 24, 40})
+    assert low["verdict"] == "not supported" and {(a, b) for a, b, *_ in low["beyond"]} == {(12, 40), (18, 40), (24, 40)}
+    assert "beyond the margin: d=12 - d=40" in report.d_gaps_text({**low, "stored": "8 of 15 runs stored"})
+    assert report.d_gaps({12: [0.95, 0.96], 18: [0.95]}, {12, 18})["measured"] is False
 
 
 def test_correlation():
