@@ -74,6 +74,12 @@ def sha256(path):
     return digest.hexdigest()
 
 
+def official(name, filename, data):
+    """Whether the bytes ``data`` are the data set's file ``filename``: its published SHA-256.
+    Every raw file the project writes or reads is checked here."""
+    return hashlib.sha256(data).hexdigest() == FILES[name][filename]
+
+
 def umask():
     """The process's umask (from /proc where there is one: reading it with os.umask would set
     it for a moment)."""
@@ -118,13 +124,13 @@ def missing_files(name, root=DATA_ROOT, report=print, files=None):
     """Names of the data set's files (or of ``files`` among them) that are absent or fail their
     checksum."""
     missing = []
-    for filename, digest in FILES[name].items():
+    for filename in FILES[name]:
         if files is not None and filename not in files:
             continue
         path = raw_folder(name, root) / filename
         if not path.exists():
             missing.append(filename)
-        elif sha256(path) != digest:
+        elif not official(name, filename, path.read_bytes()):
             report(f"{path}: checksum mismatch (corrupt or truncated), will be replaced")
             missing.append(filename)
     return missing
@@ -251,7 +257,7 @@ def fetch(name, root=DATA_ROOT, report=print):
                 tried.append(f"{label}: {type(error).__name__}: {str(error)[:120]}")
                 continue
         for filename in list(missing):
-            if filename in files and hashlib.sha256(files[filename]).hexdigest() == FILES[name][filename]:
+            if filename in files and official(name, filename, files[filename]):
                 write_atomic(raw_folder(name, root) / filename, files[filename])
                 missing.remove(filename)
         tried.append(f"{label}: {'ok' if not missing else 'incomplete or wrong checksums'}")
@@ -320,7 +326,7 @@ def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
     names = split_files(split)
     raw = {f: raw_folder(name, root) / f for f in names}
     raw = {f: path.read_bytes() if path.exists() else b"" for f, path in raw.items()}
-    if any(hashlib.sha256(data).hexdigest() != FILES[name][f] for f, data in raw.items()):
+    if not all(official(name, f, data) for f, data in raw.items()):
         raise FileNotFoundError(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
                                 f"fails its checksum: run `qcnn data fetch {name}`")
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]

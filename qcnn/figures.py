@@ -379,8 +379,8 @@ def fig3b(profile=None, out_dir=None):
 def accuracy_vs_d(profile=None, out_dir=None):
     """Test accuracy of every landscape run against d (n = d/2): the mean of its last 5 epochs
     (filled) and its best epoch (open, chosen on the test set), one dot per seed (the seeds of
-    one d side by side around it, in seed order), the seed means as lines; the paper's 97% / 89% dashed, d = 10-40 shaded; the parameter count (eq. 47) on
-    the top axis."""
+    one d side by side around it, in seed order), the seed means as lines; the paper's 97% /
+    89% dashed, d = 10-40 shaded; the parameter count (eq. 47) on the top axis."""
     profile = profile or current_profile()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, name in zip(axes, DATASETS):
