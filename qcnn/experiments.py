@@ -159,14 +159,15 @@ def seed_runs(profile="paper"):
                          key=lambda c: c.seed) for name in DATASETS}
 
 
-MIN_ACROSS = 6      # stored runs an across-run rank correlation and its run bootstrap need
+# d's with two seeds or more that the across-run correlation within d needs. Its bootstrap
+# resamples whole d's, and k d's give at most C(2k-1, k) distinct resamples: 2 d's give 3, each
+# the original set or one d alone (a zero-width interval); 5 d's give 126.
+MIN_ACROSS_DS = 5
 
 
-def across_population(profile, name, within_d):
-    """The stored landscape runs of data set ``name`` that an across-run correlation uses:
-    all of them (pooled over d) or, ``within_d``, those whose d has two seeds or more; empty
-    when fewer than MIN_ACROSS."""
+def across_population(profile, name):
+    """The stored landscape runs of data set ``name`` whose d has two seeds or more: the runs
+    of the across-run correlation within d. Empty while fewer than MIN_ACROSS_DS d's qualify."""
     configs = [c for c in landscape_runs(profile) if c.dataset == name]
-    if within_d:
-        configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
-    return configs if len(configs) >= MIN_ACROSS else []
+    configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
+    return configs if len({c.d for c in configs}) >= MIN_ACROSS_DS else []

@@ -456,7 +456,7 @@ def correlation_tests(profile=None, out_dir=None):
     across runs at matched epochs, within d (each d's mean removed at every epoch)."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
-    across = {name: across_population(profile, name, within_d=True) for name in DATASETS}
+    across = {name: across_population(profile, name) for name in DATASETS}
     panels = 2 if any(across.values()) else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
     configs = paper_runs(profile)

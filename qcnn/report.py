@@ -18,7 +18,7 @@ from . import stats
 from .analysis import initialisation_entropy
 from .config import run_id
 from .data import DATASETS
-from .experiments import (D_CLAIM, LAST, MIN_ACROSS, PAPER_ACCURACY, PAPER_PARAMETER_RANGE,
+from .experiments import (D_CLAIM, LAST, MIN_ACROSS_DS, PAPER_ACCURACY, PAPER_PARAMETER_RANGE,
                           PROFILES, across_population, all_configs, fig2_configs, first_epoch_of,
                           landscape_configs, landscape_runs, paper_runs, recipe_configs,
                           seed_runs, stored_count)
@@ -389,7 +389,7 @@ def correlation_summary(profile="paper"):
     """The entropy-cost correlation per data set: within runs from epoch 30, raw (as §4.2 reads
     Fig. 3) and detrended (first differences, the learning-rate halvings left out), median over
     runs with its distribution-free interval; and across runs at matched epochs within d (the
-    landscape's seeds; ``None`` until ``across_population`` has enough stored runs)."""
+    landscape's seeds; ``None`` until ``across_population`` has enough d's with seeds)."""
     first = first_epoch_of(profile)
     summary = {"first_epoch": first}
     for name, configs in by_dataset(paper_runs(profile)).items():
@@ -405,7 +405,7 @@ def correlation_summary(profile="paper"):
                          "differences": {k: stats.median_interval([r[k] for r in diff]) for k in diff[0]},
                          "raw_positive": [(run_id(c), r["train"]) for c, r in every.items()
                                           if r["train"] > 0]}
-        across = across_population(profile, name, within_d=True)
+        across = across_population(profile, name)
         summary[name]["across"] = None
         if across:
             table = stats.run_table([stored(c)[0] for c in sorted(across, key=run_id)])
@@ -458,8 +458,7 @@ def entropy_cost_correlation(profile):
         s = summary[name]
         positive = "".join(f"; raw rho > 0 in run {rid} ({rho:+.2f})" for rid, rho in s["raw_positive"])
         across = (f"; across runs within d {ci(s['across']['train'])}" if s["across"] else
-                  f"; across runs: not yet measured (fewer than {MIN_ACROSS} landscape runs at d's "
-                  "with two seeds)")
+                  f"; across runs: not yet measured (fewer than {MIN_ACROSS_DS} d's with two seeds)")
         parts.append(f"{NAMES_SHORT[name]} ({s['runs']} runs): raw {ci(s['raw']['train'])}, "
                      f"first differences {ci(s['differences']['train'])}{positive}{across}")
     return row("entropy correlates negatively with the train cost", "\"a distinct negative "

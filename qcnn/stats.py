@@ -213,19 +213,15 @@ def across_runs(table, first_epoch, groups=None):
                             for e in epochs]) for kind in ("train", "test")}, epochs
 
 
-def mean_across_runs(table, first_epoch, groups=None, seed=0, draws=400):
-    """{"train" | "test": (mean over epochs of ``across_runs``' rho, 95% bootstrap interval)}.
-    The bootstrap resamples whole runs (a run's epochs stay together); with ``groups``, whole
-    groups (each drawn copy its own group), so that the runs of a group stay together and each
-    group's mean is removed as in the estimate."""
+def mean_across_runs(table, first_epoch, groups, seed=0, draws=400):
+    """{"train" | "test": (mean over epochs of ``across_runs``' rho within ``groups``, 95%
+    bootstrap interval)}. The bootstrap resamples whole groups (each drawn copy its own group,
+    its mean removed as in the estimate), so that a group's runs and a run's epochs stay
+    together: a cluster bootstrap, which needs several groups (experiments.MIN_ACROSS_DS)."""
     rho, _ = across_runs(table, first_epoch, groups)
-    n = table["entropy"].shape[0]
     rng = np.random.default_rng(seed)
-    if groups is None:
-        units = [[i] for i in range(n)]
-    else:
-        groups = np.asarray(groups)
-        units = [np.flatnonzero(groups == g).tolist() for g in np.unique(groups)]
+    groups = np.asarray(groups)
+    units = [np.flatnonzero(groups == g).tolist() for g in np.unique(groups)]
     samples = {"train": [], "test": []}
     for _ in range(draws):
         drawn = [units[i] for i in rng.integers(0, len(units), len(units))]
@@ -233,8 +229,7 @@ def mean_across_runs(table, first_epoch, groups=None, seed=0, draws=400):
         labels = np.repeat(np.arange(len(drawn)), [len(unit) for unit in drawn])
         if len(np.unique(pick)) < 4:
             continue
-        values, _ = across_runs({k: v[pick] for k, v in table.items()}, first_epoch,
-                                None if groups is None else labels)
+        values, _ = across_runs({k: v[pick] for k, v in table.items()}, first_epoch, labels)
         for kind in samples:
             if np.isfinite(values[kind]).any():
                 samples[kind].append(np.nanmean(values[kind]))

@@ -2,8 +2,9 @@
 from collections import Counter
 
 from qcnn.config import Config, run_id
-from qcnn.experiments import (D_CLAIM, LANDSCAPE_DS, PAPER_PARAMETER_RANGE, all_configs,
-                              fig2_configs, landscape_configs, n_sweep_configs, recipe_configs)
+from qcnn.experiments import (D_CLAIM, LANDSCAPE_DS, MIN_ACROSS_DS, PAPER_PARAMETER_RANGE,
+                              all_configs, fig2_configs, landscape_configs, n_sweep_configs,
+                              recipe_configs)
 from qcnn.model import parameter_count_eq47
 
 
@@ -62,3 +63,18 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
                        (["--epochs", "3", "--init", "default"], "default")):
         assert train_config(build_parser().parse_args(["train", *argv])) == recipe[name]
     assert train_config(build_parser().parse_args(["train"])) == Config()
+
+
+def test_the_across_run_population_needs_five_ds_with_seeds(monkeypatch):
+    """Runs whose d has two seeds or more, and only once MIN_ACROSS_DS such d's exist: with
+    fewer, a bootstrap over whole d's has almost no distinct resamples."""
+    import qcnn.experiments as experiments
+    configs = landscape_configs()
+    two_seeds = [c for c in configs if c.dataset == "mnist" and c.seed < 2]
+    lone = [c for c in configs if c.dataset == "mnist" and c.seed == 2]
+    for k in (MIN_ACROSS_DS - 1, MIN_ACROSS_DS):
+        ds = LANDSCAPE_DS[:k]
+        stored_runs = [c for c in two_seeds if c.d in ds] + [c for c in lone if c.d not in ds]
+        monkeypatch.setattr(experiments, "landscape_runs", lambda profile="paper": stored_runs)
+        found = experiments.across_population("paper", "mnist")
+        assert found == ([c for c in stored_runs if c.d in ds] if k == MIN_ACROSS_DS else [])

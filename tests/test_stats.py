@@ -74,3 +74,18 @@ def test_across_runs_with_and_without_groups():
     table = {"entropy": entropy, "train": cost, "test": cost}
     assert stats.across_runs(table, 1)[0]["train"] == pytest.approx([19 / 35] * 3)   # 1 - 6*16/210
     assert stats.across_runs(table, 1, [0, 0, 0, 1, 1, 1])[0]["train"] == pytest.approx([-1] * 3)
+
+
+def test_mean_across_runs_resamples_whole_groups():
+    """Three d's of three runs: within each, the entropy's order is the cost's reversed, and the
+    d's means agree in order (pooled they would correlate positively). Within d, rho = -1 at every
+    epoch, and so in every resample of whole d's (a d drawn twice counts as two d's): the
+    interval is exactly [-1, -1]. With the order kept within d, exactly +1."""
+    within = np.array([0.0, 1, 2])
+    entropy = np.concatenate([10 * g + within for g in range(3)])[:, None] * np.ones((1, 5))
+    cost = np.concatenate([10 * g + within[::-1] for g in range(3)])[:, None] * np.ones((1, 5))
+    groups = [12, 12, 12, 18, 18, 18, 24, 24, 24]
+    table = {"entropy": entropy, "train": cost, "test": entropy.copy()}
+    result = stats.mean_across_runs(table, 2, groups)
+    assert result["train"][0] == -1 and result["train"][1] == (-1, -1)
+    assert result["test"][0] == 1 and result["test"][1] == (1, 1)
