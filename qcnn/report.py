@@ -428,7 +428,7 @@ def correlation_table(profile="paper"):
             rows.append([f"{NAMES_SHORT[name]}, {label}, median of {s['runs']} runs"] +
                         [ci(s[key][k]) for k in ("train", "train_eval", "test")])
         rows.append([f"{NAMES_SHORT[name]}, across runs at matched epochs, within d"] +
-                    ([ci(s["across"]["train"]), "", ci(s["across"]["test"])] if s["across"] else
+                    ([ci(s["across"][k]) for k in ("train", "train_eval", "test")] if s["across"] else
                      ["not yet measured"] * 3))
     return ["reading", "running train cost", "train cost (eval mode)", "test cost"], rows
 

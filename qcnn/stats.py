@@ -189,32 +189,33 @@ def within_run(metrics, first_epoch, detrended=False):
 
 def run_table(runs):
     """Per-epoch series of several runs as arrays (runs x epochs, the shortest run's length):
-    epoch-mean entropy, log running train cost, log test cost."""
+    epoch-mean entropy and the log of each cost ``within_run`` reads: running train cost
+    ("train"), eval-mode train cost ("train_eval"), test cost ("test")."""
     n = min(len(m["epoch"]) for m in runs)
     return {"entropy": np.array([epoch_mean_entropy(m)[:n] for m in runs]),
             "train": np.log(np.array([epoch_running_cost(m)[:n] for m in runs])),
+            "train_eval": np.log(np.array([m["train_cost"][:n] for m in runs])),
             "test": np.log(np.array([m["test_cost"][:n] for m in runs]))}
 
 
-def across_runs(table, first_epoch, groups=None):
+def across_runs(table, first_epoch, groups):
     """Across runs at matched epochs: for each epoch e >= ``first_epoch``, Spearman rho over
-    the runs of ``table`` (``run_table``) of the epoch-mean entropy against the cost (running
-    train, test). ``groups``: one label per run (e.g. its d); each group's mean is removed at
-    every epoch first, so that only differences among runs of the same kind count. Returns
-    ({"train": rho per epoch, "test": ...}, epochs)."""
+    the runs of ``table`` (``run_table``) of the epoch-mean entropy against each cost in it.
+    ``groups``: one label per run (e.g. its d); each group's mean is removed at every epoch
+    first, so that only differences among runs of the same kind count (one label for all runs:
+    pooled). Returns ({cost: rho per epoch}, epochs)."""
+    groups = np.asarray(groups)
     table = {k: v.copy() for k, v in table.items()}
-    if groups is not None:
-        groups = np.asarray(groups)
-        for values in table.values():
-            for g in np.unique(groups):
-                values[groups == g] -= values[groups == g].mean(axis=0)
+    for values in table.values():
+        for g in np.unique(groups):
+            values[groups == g] -= values[groups == g].mean(axis=0)
     epochs = np.arange(first_epoch, table["entropy"].shape[1] + 1)
-    return {kind: np.array([spearman(table[kind][:, e - 1], table["entropy"][:, e - 1])
-                            for e in epochs]) for kind in ("train", "test")}, epochs
+    return {kind: np.array([spearman(values[:, e - 1], table["entropy"][:, e - 1]) for e in epochs])
+            for kind, values in table.items() if kind != "entropy"}, epochs
 
 
 def mean_across_runs(table, first_epoch, groups, seed=0, draws=400):
-    """{"train" | "test": (mean over epochs of ``across_runs``' rho within ``groups``, 95%
+    """{cost: (mean over epochs of ``across_runs``' rho within ``groups``, 95%
     bootstrap interval)}. The bootstrap resamples whole groups (each drawn copy its own group,
     its mean removed as in the estimate), so that a group's runs and a run's epochs stay
     together: a cluster bootstrap, which needs several groups (experiments.MIN_ACROSS_DS)."""
@@ -222,7 +223,7 @@ def mean_across_runs(table, first_epoch, groups, seed=0, draws=400):
     rng = np.random.default_rng(seed)
     groups = np.asarray(groups)
     units = [np.flatnonzero(groups == g).tolist() for g in np.unique(groups)]
-    samples = {"train": [], "test": []}
+    samples = {kind: [] for kind in rho}
     for _ in range(draws):
         drawn = [units[i] for i in rng.integers(0, len(units), len(units))]
         pick = np.array([i for unit in drawn for i in unit])

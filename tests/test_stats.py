@@ -61,18 +61,18 @@ def test_bootstrap_interval_keeps_strata_sizes():
     assert 1.0 <= low < high <= 30.0
 
 
-def test_across_runs_with_and_without_groups():
-    """Five runs whose entropy ranks equal their cost ranks at every epoch: rho = +1 pooled. Two
-    groups with different means and, within each, the opposite order: pooled the group means
-    win, within groups the ranks reverse."""
+def test_across_runs_pooled_and_within_groups():
+    """Five runs whose entropy ranks equal their cost ranks at every epoch: rho = +1 pooled (one
+    group). Two groups with different means and, within each, the opposite order: pooled the
+    group means win, within groups the ranks reverse."""
     base = np.arange(5, dtype=float)[:, None] * np.ones((1, 4))
     table = {"entropy": base, "train": base.copy(), "test": base.copy()}
-    rho, epochs = stats.across_runs(table, 2)
+    rho, epochs = stats.across_runs(table, 2, [0] * 5)
     assert epochs.tolist() == [2, 3, 4] and rho["train"] == pytest.approx([1, 1, 1])
     entropy = np.array([[0.0], [1], [2], [10], [11], [12]]) * np.ones((1, 3))
     cost = np.array([[2.0], [1], [0], [12], [11], [10]]) * np.ones((1, 3))
     table = {"entropy": entropy, "train": cost, "test": cost}
-    assert stats.across_runs(table, 1)[0]["train"] == pytest.approx([19 / 35] * 3)   # 1 - 6*16/210
+    assert stats.across_runs(table, 1, [0] * 6)[0]["train"] == pytest.approx([19 / 35] * 3)   # 1 - 6*16/210
     assert stats.across_runs(table, 1, [0, 0, 0, 1, 1, 1])[0]["train"] == pytest.approx([-1] * 3)
 
 
