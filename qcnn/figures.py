@@ -392,10 +392,12 @@ def accuracy_vs_d(profile=None, out_dir=None):
             ax.text(0.5, 0.5, "no landscape run stored yet\n(`qcnn reproduce` makes them)",
                     ha="center", va="center", transform=ax.transAxes)
             continue
+        shown = [PAPER_ACCURACY[name]]
         for key, value, fill in ((f"last {LAST} epochs",
                                   lambda m: stats.last_epochs_accuracy(m, LAST), True),
                                  ("best epoch", lambda m: max(m["test_accuracy"]), False)):
             per_d = {d: [value(stored(c)[0]) for c in runs if c.d == d] for d in ds}
+            shown += [v for values in per_d.values() for v in values]
             for d in ds:
                 shifts = SEED_SHIFT ** (np.arange(len(per_d[d])) - (len(per_d[d]) - 1) / 2)
                 ax.scatter(d * shifts, per_d[d], s=18, zorder=3, edgecolors=COLORS[name],
@@ -403,6 +405,8 @@ def accuracy_vs_d(profile=None, out_dir=None):
             ax.plot(ds, [np.mean(v) for v in per_d.values()], color=COLORS[name], lw=1,
                     ls="-" if fill else ":", label=f"{key} (seed mean)")
         ax.axhline(PAPER_ACCURACY[name], color="grey", ls="--", lw=1, label="paper")
+        pad = 0.06 * (max(shown) - min(shown))
+        ax.set_ylim(min(shown) - pad, max(shown) + pad)      # the paper's line inside, not on the frame
         ax.axvspan(*D_CLAIM, color="grey", alpha=0.08)
         ax.set(xlabel="d (channel scale; n = d/2)", ylabel="test accuracy", xscale="log")
         ax.set_xticks(ds, [str(d) for d in ds], fontsize=8)
