@@ -135,6 +135,24 @@ def stored_count(configs):
     return f"{len(stored_only(configs))} of {len(configs)} runs stored"
 
 
+def initial_state(config):
+    """What fixes a run's initial weights, and with them the entropy at step 0: not the data
+    set, nor the partition (it only orders the pixels), nor the precision (the weights are drawn
+    in float32 and then cast)."""
+    return tuple(v for k, v in config.to_dict().items() if k in
+                 ("d", "n", "basis", "init", "seed", "weight_init"))
+
+
+def by_dataset(configs):
+    """{data set: its runs, one per initial state}: runs that start from the same weights (the
+    two partitions at one d, n and seed) are not independent, so the first of them in
+    ``configs`` stands for all (the up/down run, as the plan lists them)."""
+    chosen = {}
+    for c in configs:
+        chosen.setdefault((c.dataset, initial_state(c)), c)
+    return {name: [c for (dataset, _), c in chosen.items() if dataset == name] for name in DATASETS}
+
+
 def paper_runs(profile="paper"):
     """Every stored run of the profile that trains with the book's recipe (Fig. 2, the
     landscape and the n-sweep), without repeats: the population of Fig. 3(b) and the claims."""

@@ -34,8 +34,8 @@ from .basis import dirichlet_kernel, extended_features  # noqa: E402
 from .config import run_id  # noqa: E402
 from .data import DATASETS, load  # noqa: E402
 from .experiments import (D_CLAIM, LAST, PAPER_ACCURACY, across_population,  # noqa: E402
-                          current_profile, fig2_configs, first_epoch_of, landscape_configs,
-                          landscape_runs, paper_runs, seed_runs)
+                          by_dataset, current_profile, fig2_configs, first_epoch_of,
+                          landscape_configs, landscape_runs, paper_runs, seed_runs)
 from .model import born_probabilities, parameter_count_eq47, predict  # noqa: E402
 from .runs import REPO_ROOT, stored, trained_model  # noqa: E402
 
@@ -456,21 +456,22 @@ def correlation_tests(profile=None, out_dir=None):
     """Entropy against cost, with the shared trend over epochs taken out. Within each run from
     epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw (as
     §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out), one
-    dot per run, the median as a bar. Once the landscape's seeds allow it, a second panel: rho
+    dot per initial state (``by_dataset``, as the correlation table counts), the median as a
+    bar. Once the landscape's seeds allow it, a second panel: rho
     across runs at matched epochs, within d (each d's mean removed at every epoch)."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
     across = {name: across_population(profile, name) for name in DATASETS}
     panels = 2 if any(across.values()) else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
-    configs = paper_runs(profile)
+    configs = by_dataset(paper_runs(profile))
     for i, detrended in enumerate((False, True)):
         for name in DATASETS:
-            rhos = [stats.within_run(stored(c)[0], first, detrended)["train"] for c in configs
-                    if c.dataset == name]
+            rhos = [stats.within_run(stored(c)[0], first, detrended)["train"] for c in configs[name]]
             x = i + (0.15 if name == "fashion-mnist" else -0.15)
             axes[0, 0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
-                               color=COLORS[name], alpha=0.7, label=NAMES[name] if i == 0 else None)
+                               color=COLORS[name], alpha=0.7,
+                               label=f"{NAMES[name]}, {len(rhos)} runs" if i == 0 else None)
             axes[0, 0].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
     axes[0, 0].axhline(0, color="black", lw=0.8)
     axes[0, 0].set(xticks=[0, 1], xticklabels=["raw", "first differences\n(halvings left out)"],
@@ -492,7 +493,8 @@ def correlation_tests(profile=None, out_dir=None):
         axes[0, 1].legend(fontsize=7)
         axes[0, 1].grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, "correlation_tests", configs, figures_dir(profile, out_dir))
+    drawn = dict.fromkeys(c for name in DATASETS for c in (*configs[name], *across[name]))
+    return save(fig, "correlation_tests", list(drawn), figures_dir(profile, out_dir))
 
 
 # ------------------------------------------------------------------- every cut of the tree

@@ -19,9 +19,9 @@ from .analysis import initialisation_entropy
 from .config import run_id
 from .data import DATASETS
 from .experiments import (D_CLAIM, LAST, MIN_ACROSS_DS, PAPER_ACCURACY, PAPER_PARAMETER_RANGE,
-                          PROFILES, across_population, all_configs, fig2_configs, first_epoch_of,
-                          landscape_configs, landscape_runs, paper_runs, recipe_configs,
-                          seed_runs, stored_count)
+                          PROFILES, across_population, all_configs, by_dataset, fig2_configs,
+                          first_epoch_of, initial_state, landscape_configs, landscape_runs,
+                          paper_runs, recipe_configs, seed_runs, stored_count)
 from .model import QCNN
 from .runs import stored, stored_only
 
@@ -102,14 +102,6 @@ def initial_verdict(beta1_max, beta0, threshold=0.1):
     if beta1_max < threshold:
         return "reproduced" if beta0 < threshold else "partly"
     return "not reproduced"
-
-
-def initial_state(config):
-    """What fixes a run's initial weights, and with them the entropy at step 0: not the data
-    set, nor the partition (it only orders the pixels), nor the precision (the weights are drawn
-    in float32 and then cast)."""
-    return tuple(v for k, v in config.to_dict().items() if k in
-                 ("d", "n", "basis", "init", "seed", "weight_init"))
 
 
 def initial_entropy(profile):
@@ -373,16 +365,6 @@ def no_difference_in_d(profile, name):
 
 
 # -------------------------------------------------------------- entropy against the cost
-
-def by_dataset(configs):
-    """{data set: its runs, one per initial state}: runs that start from the same weights (the
-    two partitions at one d, n and seed) are not independent, so the first of them in
-    ``configs`` stands for all (the up/down run, as the plan lists them)."""
-    chosen = {}
-    for c in configs:
-        chosen.setdefault((c.dataset, initial_state(c)), c)
-    return {name: [c for (dataset, _), c in chosen.items() if dataset == name] for name in DATASETS}
-
 
 @functools.lru_cache(maxsize=None)
 def correlation_summary(profile="paper"):

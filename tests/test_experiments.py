@@ -3,8 +3,8 @@ from collections import Counter
 
 from qcnn.config import Config, run_id
 from qcnn.experiments import (D_CLAIM, LANDSCAPE_DS, MIN_ACROSS_DS, PAPER_PARAMETER_RANGE,
-                              all_configs, fig2_configs, landscape_configs, n_sweep_configs,
-                              recipe_configs)
+                              all_configs, by_dataset, fig2_configs, initial_state,
+                              landscape_configs, n_sweep_configs, recipe_configs)
 from qcnn.model import parameter_count_eq47
 
 
@@ -78,3 +78,22 @@ def test_the_across_run_population_needs_five_ds_with_seeds(monkeypatch):
         monkeypatch.setattr(experiments, "landscape_runs", lambda profile="paper": stored_runs)
         found = experiments.across_population("paper", "mnist")
         assert found == ([c for c in stored_runs if c.d in ds] if k == MIN_ACROSS_DS else [])
+
+
+def test_initial_state_is_what_fixes_the_initial_weights():
+    """The data set, the partition and the precision leave the initial weights as they are
+    (checked on the weights themselves); the seed does not."""
+    import torch
+    from qcnn.config import Config, build_model
+    def weights(config):
+        torch.manual_seed(config.seed)
+        return [p.double() for p in build_model(config).state_dict().values()]
+    base = Config(d=4, n=2)
+    for same in (Config(d=4, n=2, dataset="fashion-mnist"), Config(d=4, n=2, partition="leftright"),
+                 Config(d=4, n=2, dtype="float64")):
+        assert initial_state(same) == initial_state(base)
+        assert all(torch.equal(a, b) for a, b in zip(weights(same), weights(base)))
+    assert initial_state(Config(d=4, n=2, seed=1)) != initial_state(base)
+    assert not all(torch.equal(a, b) for a, b in zip(weights(Config(d=4, n=2, seed=1)), weights(base)))
+    twins = [base, Config(d=4, n=2, partition="leftright"), Config(d=4, n=2, seed=1)]
+    assert by_dataset(twins)["mnist"] == [base, Config(d=4, n=2, seed=1)]

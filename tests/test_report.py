@@ -133,26 +133,6 @@ def test_correlation():
     assert report.weaker_verdict([(-0.3, -0.6), (-0.1, 0.2)]) == "not reproduced"
 
 
-def test_initial_state_is_what_fixes_the_initial_weights():
-    """The data set, the partition and the precision leave the initial weights as they are
-    (checked on the weights themselves); the seed does not."""
-    import torch
-    from qcnn.config import Config, build_model
-    def weights(config):
-        torch.manual_seed(config.seed)
-        return [p.double() for p in build_model(config).state_dict().values()]
-    base = Config(d=4, n=2)
-    for same in (Config(d=4, n=2, dataset="fashion-mnist"), Config(d=4, n=2, partition="leftright"),
-                 Config(d=4, n=2, dtype="float64")):
-        assert report.initial_state(same) == report.initial_state(base)
-        assert all(torch.equal(a, b) for a, b in zip(weights(same), weights(base)))
-    assert report.initial_state(Config(d=4, n=2, seed=1)) != report.initial_state(base)
-    assert not all(torch.equal(a, b) for a, b in zip(weights(Config(d=4, n=2, seed=1)), weights(base)))
-    twins = [base, Config(d=4, n=2, partition="leftright"), Config(d=4, n=2, seed=1)]
-    assert report.by_dataset(twins)["mnist"] == [base, Config(d=4, n=2, seed=1)]
-    assert not math.isnan(report.MARGIN)
-
-
 def test_an_empty_store_is_not_yet_measured(tmp_path, monkeypatch):
     """Every claim but the parameter count needs stored runs; with none, each says so."""
     import qcnn.runs
