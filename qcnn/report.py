@@ -301,7 +301,8 @@ def d_gaps(by_d, planned):
     every two d's difference with its 90% interval (``pairs``) and its Bonferroni interval
     (``wide``; ``stats.pooled_differences``), ``bound``: the smallest X with every 90% interval
     inside [-X, X], the pairs whose wide interval lies beyond the margin, and the verdict;
-    ``missing``: the ``planned`` d's without two seeds yet."""
+    ``missing``: the ``planned`` d's without two seeds yet; ``spreads``: each d's own seed s.d.
+    (what the pooling assumes equal)."""
     ds = sorted(d for d, values in by_d.items() if len(values) >= 2)
     missing = sorted(set(planned) - set(ds))
     if len(ds) < 2:
@@ -311,6 +312,7 @@ def d_gaps(by_d, planned):
     pairs, s, df = stats.pooled_differences(groups, 0.90)
     wide, _, _ = stats.pooled_differences(groups, 1 - 0.10 / len(pairs))
     return dict(measured=True, ds=ds, missing=missing, means=[float(np.mean(by_d[d])) for d in ds],
+                spreads=[float(np.std(by_d[d], ddof=1)) for d in ds],
                 seeds=min(len(by_d[d]) for d in ds), s=s, df=df, pairs=pairs, wide=wide,
                 bound=float(np.max([np.abs(p[3]) for p in pairs])),
                 largest=max(pairs, key=lambda p: abs(p[2])),

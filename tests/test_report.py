@@ -104,13 +104,14 @@ def test_pooled_differences_on_known_numbers():
 
 
 def test_the_d_claim_from_seed_accuracies():
-    """Three d's of two seeds whose means lie 0.2 points apart, seed s.d. 0.1 points: every 90%
+    """Three d's of two seeds whose means lie 0.2 points apart, seed s.d. 0.14 points: every 90%
     interval inside 1 point, so consistent once every planned d is measured, inconclusive while
     one is missing (and said so); a d 3 points lower: not supported, naming the pair."""
     close = {12: [0.955, 0.957], 18: [0.957, 0.959], 24: [0.953, 0.955]}
     r = report.d_gaps(close, {12, 18, 24})
     assert r["verdict"] == "consistent" and r["ds"] == [12, 18, 24] and r["df"] == 3
     assert r["s"] == pytest.approx(0.001 * 2 ** 0.5) and r["largest"][:3] == (18, 24, pytest.approx(0.004))
+    assert r["spreads"] == pytest.approx([0.001 * 2 ** 0.5] * 3)
     assert r["bound"] == pytest.approx(0.004 + 2.353363 * 0.001 * 2 ** 0.5, rel=1e-5)
     partial = report.d_gaps({**close, 32: [0.96]}, {12, 18, 24, 32})
     assert partial["verdict"] == "inconclusive" and partial["missing"] == [32]
