@@ -472,7 +472,7 @@ def correlation_tests(profile=None, out_dir=None):
             axes[0, 0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
                                color=COLORS[name], alpha=0.7,
                                label=f"{NAMES[name]}, {len(rhos)} runs" if i == 0 else None)
-            axes[0, 0].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
+            axes[0, 0].plot([x - 0.1, x + 0.1], [stats.median_interval(rhos)[0]] * 2, color="black", lw=2)
     axes[0, 0].axhline(0, color="black", lw=0.8)
     axes[0, 0].set(xticks=[0, 1], xticklabels=["raw", "first differences\n(halvings left out)"],
                    ylim=(-1, 1), ylabel="Spearman rho within a run\n(entropy vs running train cost)",

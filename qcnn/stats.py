@@ -201,14 +201,18 @@ def run_table(runs):
 def across_runs(table, first_epoch, groups):
     """Across runs at matched epochs: for each epoch e >= ``first_epoch``, Spearman rho over
     the runs of ``table`` (``run_table``) of the epoch-mean entropy against each cost in it.
-    ``groups``: one label per run (e.g. its d); each group's mean is removed at every epoch
-    first, so that only differences among runs of the same kind count (one label for all runs:
-    pooled). Returns ({cost: rho per epoch}, epochs)."""
+    ``groups``: one label per run (e.g. its d). At every epoch each series is ranked within its
+    group and the group's mean rank removed, so that only the order among runs of the same kind
+    counts, and an outlier (an eval-mode spike) counts as one rank, not as its size, for its
+    group-mates too; one label for all runs: the plain rho over the runs. Returns
+    ({cost: rho per epoch}, epochs)."""
+    from scipy.stats import rankdata              # here, not at the top: it takes 0.7 s to import
     groups = np.asarray(groups)
-    table = {k: v.copy() for k, v in table.items()}
+    table = {k: v.astype(float) for k, v in table.items()}
     for values in table.values():
         for g in np.unique(groups):
-            values[groups == g] -= values[groups == g].mean(axis=0)
+            block = rankdata(values[groups == g], axis=0)
+            values[groups == g] = block - block.mean(axis=0)
     epochs = np.arange(first_epoch, table["entropy"].shape[1] + 1)
     return {kind: np.array([spearman(values[:, e - 1], table["entropy"][:, e - 1]) for e in epochs])
             for kind, values in table.items() if kind != "entropy"}, epochs
@@ -217,7 +221,7 @@ def across_runs(table, first_epoch, groups):
 def mean_across_runs(table, first_epoch, groups, seed=0, draws=400):
     """{cost: (mean over epochs of ``across_runs``' rho within ``groups``, 95%
     bootstrap interval)}. The bootstrap resamples whole groups (each drawn copy its own group,
-    its mean removed as in the estimate), so that a group's runs and a run's epochs stay
+    ranked within as in the estimate), so that a group's runs and a run's epochs stay
     together: a cluster bootstrap, which needs several groups (experiments.MIN_ACROSS_DS)."""
     rho, _ = across_runs(table, first_epoch, groups)
     rng = np.random.default_rng(seed)

@@ -84,7 +84,7 @@ def test_initial_state_is_what_fixes_the_initial_weights():
     """The data set, the partition and the precision leave the initial weights as they are
     (checked on the weights themselves); the seed does not."""
     import torch
-    from qcnn.config import Config, build_model
+    from qcnn.config import build_model
     def weights(config):
         torch.manual_seed(config.seed)
         return [p.double() for p in build_model(config).state_dict().values()]

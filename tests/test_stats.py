@@ -80,12 +80,17 @@ def test_mean_across_runs_resamples_whole_groups():
     """Three d's of three runs: within each, the entropy's order is the cost's reversed, and the
     d's means agree in order (pooled they would correlate positively). Within d, rho = -1 at every
     epoch, and so in every resample of whole d's (a d drawn twice counts as two d's): the
-    interval is exactly [-1, -1]. With the order kept within d, exactly +1."""
+    interval is exactly [-1, -1], also where one run's cost spikes (it keeps its rank; its size
+    would have pushed its d's other runs below every other run). With the order kept within d,
+    exactly +1."""
     within = np.array([0.0, 1, 2])
     entropy = np.concatenate([10 * g + within for g in range(3)])[:, None] * np.ones((1, 5))
     cost = np.concatenate([10 * g + within[::-1] for g in range(3)])[:, None] * np.ones((1, 5))
     groups = [12, 12, 12, 18, 18, 18, 24, 24, 24]
-    table = {"entropy": entropy, "train": cost, "test": entropy.copy()}
+    spiked = cost.copy()
+    spiked[0, 2] = 1e4        # an eval-mode spike of the run with its d's highest cost: one rank
+    table = {"entropy": entropy, "train": cost, "train_eval": spiked, "test": entropy.copy()}
     result = stats.mean_across_runs(table, 2, groups)
     assert result["train"][0] == -1 and result["train"][1] == (-1, -1)
+    assert result["train_eval"][0] == -1 and result["train_eval"][1] == (-1, -1)
     assert result["test"][0] == 1 and result["test"][1] == (1, 1)
