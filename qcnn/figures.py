@@ -457,8 +457,8 @@ def correlation_tests(profile=None, out_dir=None):
     epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw (as
     §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out), one
     dot per initial state (``by_dataset``, as the correlation table counts), the median as a
-    bar. Once the landscape's seeds allow it, a second panel: rho
-    across runs at matched epochs, within d (each d's mean removed at every epoch)."""
+    bar. Once the landscape's seeds allow it, a second panel: rho across runs at matched epochs,
+    within d (``stats.across_runs``)."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
     across = {name: across_population(profile, name) for name in DATASETS}

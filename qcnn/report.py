@@ -351,6 +351,18 @@ def d_gaps_text(r):
     return text + f"; {r['stored']}"
 
 
+def d_claim_details(name, r):
+    """The d-claim of data set ``name`` (``d_claim``'s entry ``r``) in lines: the verdict with
+    what it measured, each d's own seed s.d., and every two d's difference with its 90% interval."""
+    lines = [f"{name:13s} {r['verdict']}: {d_gaps_text(r)}"]
+    if r["measured"]:
+        lines.append("    each d's own seed s.d.: " +
+                     ", ".join(f"d = {d}: {s:.2%}" for d, s in zip(r["ds"], r["spreads"])))
+    lines += [f"    d = {a:2d} - d = {b:2d}: {difference:+.2%}, 90% interval [{low:+.2%}, {high:+.2%}]"
+              for a, b, difference, (low, high) in r["pairs"]]
+    return "\n".join(lines)
+
+
 def no_difference_in_d(profile, name):
     """Journal footnote 10: "we do not notice a very significant difference in performance in
     the range d = 10-40"."""
