@@ -166,8 +166,8 @@ def landscape_runs(profile="paper"):
 
 
 def first_epoch_of(profile):
-    """Where Fig. 3 starts: epoch 30 for the paper (§4.2 drops the first 30 as too noisy), the
-    second half of the quick runs."""
+    """Where Fig. 3 starts: epoch 30 for the paper (§4.2 discards "the data before the thirtieth
+    epoch" for their large fluctuations), the second half of the quick runs."""
     return 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2 + 1
 
 

@@ -281,13 +281,14 @@ def order_ln2(profile):
 # -------------------------------------------------------------------- accuracy against d
 
 def gap_verdict(intervals, wide, complete, margin=MARGIN):
-    """The equivalence reading of "no very significant difference" from the differences between
-    every two d's: ``intervals`` at 90% (each the two one-sided tests at 5%; all of them inside
-    the margin is an intersection-union test, which needs no correction for the number of
-    pairs), ``wide`` at 1 - 0.10/K (Bonferroni over the K pairs, since one pair beyond the margin
-    would refute the claim). Some wide interval wholly beyond the margin: not supported; every
-    90% interval inside (-margin, margin) and every planned d measured (``complete``):
-    consistent; else inconclusive, also while d's are missing (their gaps are unknown)."""
+    """The equivalence reading of "we do not notice a very significant difference" (journal,
+    footnote 10) from the differences between every two d's: ``intervals`` at 90% (each the two
+    one-sided tests at 5%; all of them inside the margin is an intersection-union test, which
+    needs no correction for the number of pairs), ``wide`` at 1 - 0.10/K (Bonferroni over the K
+    pairs, since one pair beyond the margin would refute the claim). Some wide interval wholly
+    beyond the margin: not supported; every 90% interval inside (-margin, margin) and every
+    planned d measured (``complete``): consistent; else inconclusive, also while d's are
+    missing (their gaps are unknown)."""
     if any(low > margin or high < -margin for low, high in wide):
         return "not supported"
     if complete and all(-margin < low and high < margin for low, high in intervals):
@@ -372,7 +373,7 @@ def no_difference_in_d(profile, name):
                  "every d in 10-40 measured: consistent; one wholly beyond it at the Bonferroni "
                  "level 1 - 0.10/pairs: not supported; else inconclusive")
     return row(f"no accuracy difference for d in 10-40, {name}",
-               "\"no very significant difference in performance\" (journal, footnote 10)",
+               "\"we do not notice a very significant difference in performance\" (journal, footnote 10)",
                d_gaps_text(r), r["verdict"], criterion,
                [c for c in landscape_runs(profile) if c.dataset == name
                 and D_CLAIM[0] <= c.d <= D_CLAIM[1]])
