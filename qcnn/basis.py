@@ -11,7 +11,7 @@ the local Hilbert space H_loc = C^(2n+1) (eq. 21), orthonormal in L^2([0, 1], dx
   the same tensor-network picture.
 
 ``quadrature`` gives nodes and weights on which averages of products f_i * f_j are exact; the
-dense-state reference in ``qcnn.entropy`` rests on it.
+dense-state reference in ``qcnn.reference`` rests on it.
 """
 import math
 

@@ -17,7 +17,8 @@ makes every subtree of a level the same.
   tensor T_(I1 I2 I3 I4): pooling multiplies children element-wise, the convolution acts on each
   leg. At the top, tr rho^2 = sum_I c_I1 c_I2 c_I3 c_I4 T_I / (c^T G_L c)^2. Mixed subtrees with
   the same pattern of A are computed once. Cost: D^5 per mixed pattern and level (D the width),
-  memory D^4 (float64: 5.6 GB at d = 18's top level, D = 163).
+  memory D^4 per stored mixed tensor (float64: 3.5 GB at d = 18's level L - 1, D = 145); the top
+  level's is streamed in blocks, never stored.
 - ``min_cut_bound``: Levine et al.'s bound, the least sum of ln(bond dimension) over edge sets
   that separate A's physical legs from the rest (a dynamic programme on the tree).
 - ``data_entropy``: the top cut seen through data: the Gram matrices of the two halves' states

@@ -3,7 +3,7 @@
     x (B, H, W) in [0,1] --flatten--> chain (B, N), N = 2^L
       --Rep (eq. 1)--> zeta^(0)   (B, N, d_0),       d_0 = 2n
       for l = 0..L-1:  BN (eqs. 2-4) -> conv a^(l) (eqs. 5-6) -> pool (eqs. 7-8)
-                       (B, N/2^l, d_l) -> (B, N/2^(l+1), d_{l+1}),   d_l = d(l+1)
+                       (B, N/2^l, d_l) -> (B, N/2^(l+1), d_{l+1}),   d_l = d(l+1), l >= 1
       --BN -> dense a^(L) (eqs. 9-10)--> alpha (B, |C|)
 
 Classification is argmax_y |alpha_y| (eq. 35). The flattening decides which bipartition the top
@@ -90,7 +90,8 @@ def forward_flops(model):
 class QCNN(nn.Module):
     """The q-CNN (§2). ``forward`` maps images (B, H, W) or chains (B, N) to alpha (B, |C|).
 
-    d: channel scale, d_l = d(l+1); n: Fourier cutoff, d_0 = 2n input channels (eqs. 19-21);
+    d: channel scale, d_l = d(l+1) for l >= 1 (the paper's d_0 = d needs 2n = d, eq. 47); n:
+    Fourier cutoff, d_0 = 2n input channels (eqs. 19-21);
     image_size: int or (H, W) with H*W = 2^L; partition: which halves the top pooling joins;
     basis: "fourier" (eq. 19) or "legendre"; bn_shift_init: initial batch-norm shift beta
     (PyTorch's default is 0, on which training sits on a plateau until the learning rate is
