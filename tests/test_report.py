@@ -103,6 +103,24 @@ def test_pooled_differences_on_known_numbers():
                    stats.pooled_differences(equal)[0])
 
 
+def test_welch_differences_equal_scipys_welch_test():
+    """Without pooling: each pair's interval is Welch's, as scipy's unequal-variance t test gives
+    it ((1, 3) against (0, 0, 3): 2.667 df); a group of one value, or two without spread: nan."""
+    from scipy.stats import ttest_ind
+    from qcnn import stats
+    groups = {"a": [1, 3], "b": [0, 0, 3], "c": [2, 2.5, 4, 7]}
+    pairs = stats.welch_differences(groups, 0.90)
+    assert [p[:2] for p in pairs] == [("a", "b"), ("a", "c"), ("b", "c")]
+    for a, b, difference, (low, high), df in pairs:
+        oracle = ttest_ind(groups[a], groups[b], equal_var=False)
+        assert difference == pytest.approx(np.mean(groups[a]) - np.mean(groups[b]))
+        assert df == pytest.approx(oracle.df, rel=1e-12)
+        assert (low, high) == pytest.approx(tuple(oracle.confidence_interval(0.90)), rel=1e-12)
+    assert pairs[0][4] == pytest.approx(8 / 3)
+    for lonely in ({"a": [1], "b": [2, 3]}, {"a": [1, 1], "b": [2, 2]}):
+        assert all(math.isnan(v) for v in stats.welch_differences(lonely)[0][3])
+
+
 def test_the_d_claim_from_seed_accuracies():
     """Three d's of two seeds whose means lie 0.2 points apart, seed s.d. 0.14 points: every 90%
     interval inside 1 point, so consistent once every planned d is measured, inconclusive while
@@ -112,6 +130,7 @@ def test_the_d_claim_from_seed_accuracies():
     assert r["verdict"] == "consistent" and r["ds"] == [12, 18, 24] and r["df"] == 3
     assert r["s"] == pytest.approx(0.001 * 2 ** 0.5) and r["largest"][:3] == (18, 24, pytest.approx(0.004))
     assert r["spreads"] == pytest.approx([0.001 * 2 ** 0.5] * 3)
+    assert r["welch"][:3] == (18, 24, pytest.approx(0.004)) and r["welch"][4] == pytest.approx(2)
     assert r["bound"] == pytest.approx(0.004 + 2.353363 * 0.001 * 2 ** 0.5, rel=1e-5)
     partial = report.d_gaps({**close, 32: [0.96]}, {12, 18, 24, 32})
     assert partial["verdict"] == "inconclusive" and partial["missing"] == [32]
