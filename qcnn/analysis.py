@@ -14,7 +14,7 @@ read it. For each of the four d = 18 networks of Fig. 2 (eval mode, float64):
 
 The findings (``findings``, ``cut_numbers``, ``regions_table``, ...) and the store's inventory
 for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_outliers``,
-``initialisation_entropy``, ``published_eps_effect``) are computed here, so that a chapter only calls and shows them.
+``initialisation_entropy``, ``published_eps_effect``, ``published_resize_effect``) are computed here, so that a chapter only calls and shows them.
 
 Rényi-2 of a region that is not a subtree costs minutes at d = 18 (four-index tensors of up to
 163^4 entries), so every item is written as soon as it is computed: an interrupted analysis
@@ -31,7 +31,7 @@ import torch
 from .config import Config, build_model, run_id
 from .cuts import (chain_mask, data_entropy, min_cut_bound, norm_on_data, renyi2_entropy,
                    subtree_entropies, subtree_region, subtree_spectra, truncated_tildes)
-from .data import IMAGE_SIZE, load
+from .data import IMAGE_SIZE, load, load_raw, resize, resize_published
 from .entropy import entanglement_entropy, entropy_of_weights, half_state_summary
 from .experiments import (LAST, all_configs, fig2_configs, landscape_configs, n_sweep_configs,
                           recipe_configs, snapshots_for, stored_count)
@@ -443,6 +443,39 @@ def published_eps_effect(eps=1e-10):
                   f"{max(changes):.1e} nats over these {len(rows)} networks, "
                   f"{max(changes) / min(levels):.2%} of the smallest class-mean entropy "
                   f"({min(levels):.2f} nats)")
+
+
+def published_resize_effect():
+    """The published code resizes with PIL (``data.resize_published``), this book on tensors
+    (``data.resize``): for each stored Fig. 2 network, its test accuracy on the test set resized
+    both ways and how many test images change their predicted label. Measures how sensitive the
+    trained networks are to the difference, not a network trained on PIL's images. (rows [data
+    set, partition, run, accuracy (this book's resize), accuracy (PIL's), images whose label
+    changes], a sentence), or ([], "not measured ...") without the runs."""
+    rows, pixels, inputs, changes = [], [], {}, []
+    for config in stored_only(list(fig2_configs("paper").values())):
+        if config.dataset not in inputs:
+            raw, labels = load_raw(config.dataset, "test")
+            ours, published = resize(raw), resize_published(raw)
+            pixels.append((config.dataset, (ours - published).abs()))
+            inputs[config.dataset] = ours, published, torch.from_numpy(labels.astype(np.int64))
+        ours, published, labels = inputs[config.dataset]
+        model = trained_model(config)
+        with torch.no_grad():
+            predicted = [model(x).abs().argmax(1) for x in (ours, published)]
+        accuracy = [(p == labels).double().mean().item() for p in predicted]
+        changed = int((predicted[0] != predicted[1]).sum())
+        changes.append((abs(accuracy[1] - accuracy[0]), changed, len(labels)))
+        rows.append([config.dataset, config.partition, run_id(config), f"{accuracy[0]:.2%}",
+                     f"{accuracy[1]:.2%}", changed])
+    if not rows:
+        return rows, "not measured: no Fig. 2 network is stored"
+    return rows, ("; ".join(f"PIL's {name} test images lie within {d.max().item() * 255:.2f} grey "
+                            f"levels of this book's (mean {d.mean().item() * 255:.3f})"
+                            for name, d in pixels) +
+                  f"; on them the test accuracy of these {len(rows)} networks changes by at most "
+                  f"{max(c[0] for c in changes) * 100:.2f} percentage points, and {min(c[1] for c in changes)} to "
+                  f"{max(c[1] for c in changes)} of their {changes[0][2]} test images change label")
 
 
 def recipe_rows(shown=20):

@@ -278,6 +278,16 @@ def resize(images, size=IMAGE_SIZE):
     return x[:, 0].clamp_(0, 1).contiguous()
 
 
+def resize_published(images, size=IMAGE_SIZE):
+    """The published code's resizing (loader.py 15): torchvision's ``Resize`` on PIL images, which
+    is PIL's bilinear filter (antialiased, in fixed point, rounded back to uint8), then
+    ``ToTensor``'s x / 255. uint8 (n, H, W) -> float32 (n, size, size); for comparison only."""
+    from PIL import Image          # here, not at the top: only the reproduction notes use it
+    small = [np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+             for image in np.asarray(images, dtype=np.uint8)]
+    return torch.from_numpy(np.stack(small).astype(np.float32) / 255)
+
+
 def split_files(split):
     """The (images, labels) file names of 'train' or 'test'."""
     if split not in ("train", "test"):
@@ -316,12 +326,9 @@ def agrees_with_raw(cached, raw_images, labels, size, spot=SPOT_CHECKS):
     return torch.equal(images[torch.from_numpy(drawn)], resize(raw_images[drawn], size))
 
 
-def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
-    """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
-    'test': 60000 or 10000 images. The split's raw files are checked against their official
-    SHA-256 first; the resized sets are cached (safetensors with the SHA-256 of their contents),
-    and every read of the cache checks that hash, every label and SPOT_CHECKS random images
-    against the raw files; a cache that fails is rebuilt."""
+def load_raw(name, split, root=DATA_ROOT):
+    """(images uint8 (n, 28, 28), labels uint8 (n,)) of split 'train' or 'test' as the official
+    files hold them, after checking the files against their official SHA-256."""
     check_dataset(name)
     names = split_files(split)
     raw = {f: raw_folder(name, root) / f for f in names}
@@ -329,9 +336,19 @@ def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
     if not all(official(name, f, data) for f, data in raw.items()):
         raise FileNotFoundError(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
                                 f"fails its checksum: run `qcnn data fetch {name}`")
+    return tuple(idx_array(raw[f]) for f in names)
+
+
+def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
+    """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
+    'test': 60000 or 10000 images. The split's raw files are checked against their official
+    SHA-256 first (``load_raw``); the resized sets are cached (safetensors with the SHA-256 of
+    their contents), and every read of the cache checks that hash, every label and SPOT_CHECKS
+    random images against the raw files; a cache that fails is rebuilt."""
+    raw_images, raw_labels = load_raw(name, split, root)
+    names = split_files(split)
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]
     cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
-    raw_images, raw_labels = (idx_array(raw[f]) for f in names)
     labels = torch.from_numpy(raw_labels.astype(np.int64))
     if cache.exists():
         cached = read_cache(cache)

@@ -76,6 +76,19 @@ def test_resize_matches_torchvision():
     torch.testing.assert_close(data.resize(images), reference[:, 0].clamp(0, 1), rtol=0, atol=0)
 
 
+def test_published_resize_is_pils_within_one_grey_level_of_ours():
+    """The published code's resize (PIL's bilinear filter on uint8, rounded) keeps a constant
+    image exactly and lies within one grey level (1/255) of this book's: the same
+    antialiased triangle filter, rounded in fixed point."""
+    constant = np.full((1, 28, 28), 200, np.uint8)
+    assert (data.resize_published(constant) * 255 == 200).all()
+    images = np.random.default_rng(4).integers(0, 256, (200, 28, 28), dtype=np.uint8)
+    published = data.resize_published(images)
+    assert published.shape == (200, 16, 16) and published.dtype == torch.float32
+    assert (published * 255 - (published * 255).round()).abs().max() < 1e-4     # whole grey levels
+    assert (published - data.resize(images)).abs().max() <= 1 / 255 + 1e-6
+
+
 @pytest.mark.parametrize("name", data.DATASETS)
 def test_load_real_data(name):
     """The official sets (fetched by `make test` first): sizes, range, label counts."""
