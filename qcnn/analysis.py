@@ -16,8 +16,8 @@ The findings (``findings``, ``cut_numbers``, ``regions_table``, ...) and the sto
 for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_outliers``,
 ``initialisation_entropy``, ``published_eps_effect``, ``published_resize_effect``) are computed here, so that a chapter only calls and shows them.
 
-Rényi-2 of a region that is not a subtree costs minutes at d = 18 (four-index tensors of up to
-163^4 entries), so every item is written as soon as it is computed: an interrupted analysis
+Rényi-2 of a region that is not a subtree costs minutes at d = 18 (stored four-index tensors of
+up to 145^4 entries, the top level's 163^4 streamed), so every item is written as soon as it is computed: an interrupted analysis
 resumes where it stopped. The file records its provenance (command, commit, versions, device,
 threads, seconds per item).
 """
@@ -428,7 +428,7 @@ def published_eps_effect(eps=1e-10):
     rows, changes, levels = [], [], []
     for config in stored_only(list(fig2_configs("paper").values())):
         model = trained_model(config)
-        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        norms = list(model.norms)
         trained = entanglement_entropy(model)
         for norm in norms:
             norm.eps = eps
@@ -436,10 +436,10 @@ def published_eps_effect(eps=1e-10):
         changes.append(change)
         levels.append(trained.mean().item())
         rows.append([config.dataset, config.partition, run_id(config), f"{levels[-1]:.4f}",
-                     f"{change:.1e}", f"{min(n.running_var.min().item() for n in norms):.3f}"])
+                     f"{change:.1e}", f"{min(n.running_var.min().item() for n in norms):.2e}"])
     if not rows:
-        return rows, "not measured: no Fig. 2 network is stored"
-    return rows, (f"with the published eps = {eps:g} a label's entropy changes by at most "
+        return rows, "Not measured: no Fig. 2 network is stored"
+    return rows, (f"With the published eps = {eps:g} a label's entropy changes by at most "
                   f"{max(changes):.1e} nats over these {len(rows)} networks, "
                   f"{max(changes) / min(levels):.2%} of the smallest class-mean entropy "
                   f"({min(levels):.2f} nats)")
@@ -469,7 +469,7 @@ def published_resize_effect():
         rows.append([config.dataset, config.partition, run_id(config), f"{accuracy[0]:.2%}",
                      f"{accuracy[1]:.2%}", changed])
     if not rows:
-        return rows, "not measured: no Fig. 2 network is stored"
+        return rows, "Not measured: no Fig. 2 network is stored"
     return rows, ("; ".join(f"PIL's {name} test images lie within {d.max().item() * 255:.2f} grey "
                             f"levels of this book's (mean {d.mean().item() * 255:.3f})"
                             for name, d in pixels) +

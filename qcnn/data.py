@@ -283,8 +283,11 @@ def resize_published(images, size=IMAGE_SIZE):
     is PIL's bilinear filter (antialiased, in fixed point, rounded back to uint8), then
     ``ToTensor``'s x / 255. uint8 (n, H, W) -> float32 (n, size, size); for comparison only."""
     from PIL import Image          # here, not at the top: only the reproduction notes use it
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8 grey levels (the raw files), got {images.dtype}")
     small = [np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-             for image in np.asarray(images, dtype=np.uint8)]
+             for image in images]
     return torch.from_numpy(np.stack(small).astype(np.float32) / 255)
 
 

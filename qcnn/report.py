@@ -303,8 +303,9 @@ def d_gaps(by_d, planned):
     (``wide``; ``stats.pooled_differences``), ``bound``: the smallest X with every 90% interval
     inside [-X, X], the pairs whose wide interval lies beyond the margin, and the verdict;
     ``missing``: the ``planned`` d's without two seeds yet; ``spreads``: each d's own seed s.d.
-    (what the pooling assumes equal); ``welch``: the pair with the widest 90% interval without
-    that assumption (``stats.welch_differences``), shown beside the verdict, not deciding it."""
+    (what the pooling assumes equal); ``welch``: the pair whose 90% interval without that
+    assumption (``stats.welch_differences``) reaches farthest from zero, shown beside the
+    verdict, not deciding it (nan where no d has a seed spread)."""
     ds = sorted(d for d, values in by_d.items() if len(values) >= 2)
     missing = sorted(set(planned) - set(ds))
     if len(ds) < 2:
@@ -320,7 +321,7 @@ def d_gaps(by_d, planned):
                 largest=max(pairs, key=lambda p: abs(p[2])),
                 beyond=[p for p in wide if p[3][0] > MARGIN or p[3][1] < -MARGIN],
                 welch=max(stats.welch_differences(groups, 0.90),
-                          key=lambda p: np.nan_to_num(np.max(np.abs(p[3])), nan=np.inf)),
+                          key=lambda p: np.nan_to_num(np.max(np.abs(p[3])), nan=-np.inf)),
                 verdict=gap_verdict([p[3] for p in pairs], [p[3] for p in wide], not missing))
 
 
@@ -351,8 +352,9 @@ def d_gaps_text(r):
     text += "".join(f"; beyond the margin: d={a} - d={b} [{low:+.2%}, {high:+.2%}] at "
                     f"{1 - 0.10 / len(r['pairs']):.1%}" for a, b, _, (low, high) in r["beyond"])
     a, b, _, (low, high), df = r["welch"]
-    text += (f"; without pooling (Welch's intervals, each d its own spread) the widest: d={a} - d={b} "
-             f"[{low:+.2%}, {high:+.2%}], {df:.1f} df")
+    text += ("; without pooling (Welch's 90% intervals, each d its own spread), the farthest from "
+             f"zero: d={a} - d={b} [{low:+.2%}, {high:+.2%}], {df:.1f} df" if not math.isnan(df) else
+             "; without pooling (Welch's intervals): undefined, no d's seeds differ")
     if r["missing"]:
         text += f"; without two seeds yet: d = {', '.join(map(str, r['missing']))}"
     return text + f"; {r['stored']}"

@@ -131,6 +131,12 @@ def test_the_d_claim_from_seed_accuracies():
     assert r["s"] == pytest.approx(0.001 * 2 ** 0.5) and r["largest"][:3] == (18, 24, pytest.approx(0.004))
     assert r["spreads"] == pytest.approx([0.001 * 2 ** 0.5] * 3)
     assert r["welch"][:3] == (18, 24, pytest.approx(0.004)) and r["welch"][4] == pytest.approx(2)
+    assert "without pooling (Welch's 90% intervals, each d its own spread), the farthest from zero: " \
+           "d=18 - d=24" in report.d_gaps_text({**r, "stored": "6 of 15 runs stored"})
+    flat = report.d_gaps({12: [0.95, 0.95], 18: [0.95, 0.95], 24: [0.93, 0.97]}, {12, 18, 24})
+    assert flat["welch"][:2] in ((12, 24), (18, 24)) and flat["welch"][4] == pytest.approx(1)
+    still = report.d_gaps({12: [0.95, 0.95], 18: [0.96, 0.96]}, {12, 18})       # no spread at all
+    assert "Welch's intervals): undefined" in report.d_gaps_text({**still, "stored": "4 of 6"})
     assert r["bound"] == pytest.approx(0.004 + 2.353363 * 0.001 * 2 ** 0.5, rel=1e-5)
     partial = report.d_gaps({**close, 32: [0.96]}, {12, 18, 24, 32})
     assert partial["verdict"] == "inconclusive" and partial["missing"] == [32]

@@ -106,12 +106,12 @@ def test_run_table_reads_each_cost_as_its_log_over_the_shortest_run():
                 "train_cost": [shift + e for e in range(1, epochs + 1)],
                 "test_cost": [2 * shift + e for e in range(1, epochs + 1)],
                 "entropy_log": {"epoch": points,
-                                "entropy": [[p + shift, p - shift] for p in points],
+                                "entropy": [[p + shift, p + 3 * shift] for p in points],
                                 "running_train_cost": [None] + [shift + p for p in points[1:]]}}
     table = stats.run_table([run(2, 1.0), run(3, 2.0)])
     assert sorted(table) == ["entropy", "test", "train", "train_eval"]
     assert all(v.shape == (2, 2) for v in table.values())
-    assert table["entropy"].tolist() == [[0.75, 1.75], [0.75, 1.75]]    # (0.5 + 1) / 2, (1.5 + 2) / 2
+    assert table["entropy"].tolist() == [[2.75, 3.75], [4.75, 5.75]]    # 2 shift + (0.5 + 1) / 2, ...
     assert np.exp(table["train"]) == pytest.approx(np.array([[1.75, 2.75], [2.75, 3.75]]))
     assert np.exp(table["train_eval"]) == pytest.approx(np.array([[2, 3], [3, 4]]))
     assert np.exp(table["test"]) == pytest.approx(np.array([[3, 4], [5, 6]]))
