@@ -14,12 +14,13 @@ read it. For each of the four d = 18 networks of Fig. 2 (eval mode, float64):
 
 The findings (``findings``, ``cut_numbers``, ``regions_table``, ...) and the store's inventory
 for the reproduction notes (``store_inventory``, ``recipe_rows``, ``cost_outliers``,
-``initialisation_entropy``, ``published_eps_effect``, ``published_resize_effect``) are computed here, so that a chapter only calls and shows them.
+``initialisation_entropy``, ``published_eps_effect``, ``published_resize_effect``) are computed
+here, so that a chapter only calls and shows them.
 
 Rényi-2 of a region that is not a subtree costs minutes at d = 18 (stored four-index tensors of
-up to 145^4 entries, the top level's 163^4 streamed), so every item is written as soon as it is computed: an interrupted analysis
-resumes where it stopped. The file records its provenance (command, commit, versions, device,
-threads, seconds per item).
+up to 145^4 entries, the top level's 163^4 streamed), so every item is written as soon as it is
+computed: an interrupted analysis resumes where it stopped. The file records its provenance
+(command, commit, versions, device, threads, seconds per item).
 """
 import os
 import time

@@ -4,10 +4,10 @@ One function per claim, each returning a row {claim, paper, measured, verdict, c
 what the paper says (its own words in quotation marks), what the runs give, a verdict by the
 criterion stated in the row, and the runs behind it. ``claims_table()`` collects them; every
 verdict but the parameter count's is decided by a ``*_verdict`` function of plain numbers, so
-that the tests can reach each verdict with synthetic values. Verdicts: "reproduced", "partly", "not reproduced";
-"consistent", "not supported", "inconclusive" for the equivalence claim (journal footnote 10);
-"not yet measured" where the stored runs cannot test a claim yet (the store may hold only part
-of the planned runs).
+that the tests can reach each verdict with synthetic values. Verdicts: "reproduced", "partly",
+"not reproduced"; "consistent", "not supported", "inconclusive" for the equivalence claim
+(journal footnote 10); "not yet measured" where the stored runs cannot test a claim yet (the
+store may hold only part of the planned runs).
 """
 import functools
 import math

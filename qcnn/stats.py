@@ -7,8 +7,8 @@ median (order statistics: deterministic, and the same for any order of the runs)
 bootstrap intervals, t intervals of differences between groups with one pooled spread (the
 d-claim) and with each group's own (Welch's), first differences that leave out the
 learning-rate halvings (a shock common to every series of a run), correlations within a run and
-across runs at matched epochs, and the shape of a curve (its largest drop, a moving average). Plain numpy (scipy for t quantiles);
-every random draw is seeded.
+across runs at matched epochs, and the shape of a curve (its largest drop, a moving average).
+Plain numpy (scipy for t quantiles); every random draw is seeded.
 """
 import math
 
