@@ -685,11 +685,12 @@ def draw_images_and_born(images, probabilities, titles, highlight=None, figsize=
 def born_rule(out_dir=None, count=12):
     """The first ``count`` MNIST test images and the Born-rule probabilities (eq. 34) of the
     trained d = 18 up/down network, the true label in red; the titles give the true label and
-    the prediction argmax |alpha| (eq. 35)."""
+    the prediction argmax |alpha| (eq. 35). Evaluated in float64, so that the drawing does not
+    change with float32 rounding (which differs between runs of the same machine)."""
     config = fig2_configs("paper")[("mnist", "updown")]
     images, labels = load("mnist", "test")
     with torch.no_grad():
-        alpha = trained_model(config)(images[:count])
+        alpha = trained_model(config).double()(images[:count].double())
     fig = draw_images_and_born(images[:count], born_probabilities(alpha),
                                [f"label {y}, says {p}" for y, p in
                                 zip(labels[:count].tolist(), predict(alpha).tolist())],
