@@ -20,8 +20,9 @@ from .model import PARTITIONS, QCNN
 # product starts near the constant channel; "default": PyTorch's beta = 0 (the published code).
 INITS = {"shift1": 1.0, "default": 0.0}
 # Epochs after which the learning rate is first halved, then every 10: the paper says 10; the
-# published code halves first after 9.
-LR_SCHEDULES = {"paper": 10, "published": 9}
+# published code halves first after 9. Two controls of what ends the beta = 0 plateau: "early"
+# halves first after 4 epochs, "constant" never halves (None).
+LR_SCHEDULES = {"paper": 10, "published": 9, "early": 4, "constant": None}
 # Initial weights: PyTorch's default for nn.Linear, or xavier_uniform_ with gain 1 on every
 # convolution and the classifier (the published code, layers.py lines 104 and 178).
 WEIGHT_INITS = ("torch", "xavier")
@@ -52,7 +53,7 @@ class Config:
     lr: float = _field(0.01, "AdamW learning rate (paper: 0.01)")
     weight_decay: float = _field(0.01, "AdamW weight decay (paper: 0.01)")
     lr_schedule: str = _field("paper", "paper (halve every 10 epochs) | published (first "
-                              "halving after 9 epochs)")
+                              "halving after 9 epochs) | early (after 4) | constant (never)")
     limit_train: int = _field(0, "use only the first N training images (0: all 60000)")
     limit_test: int = _field(0, "use only the first N test images (0: all 10000)")
     entropy_per_epoch: int = _field(10, "how often per epoch to log the entropies and the "

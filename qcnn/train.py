@@ -45,8 +45,11 @@ CHECKPOINT = "checkpoint.safetensors"
 
 
 def learning_rate(config, epoch):
-    """lr for 0-based ``epoch``: halved after LR_SCHEDULES[...] epochs, then every 10."""
+    """lr for 0-based ``epoch``: halved after LR_SCHEDULES[...] epochs, then every 10 (never
+    under the constant schedule)."""
     first = LR_SCHEDULES[config.lr_schedule]
+    if first is None:
+        return config.lr
     return config.lr * 0.5 ** (0 if epoch < first else 1 + (epoch - first) // 10)
 
 

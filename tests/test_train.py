@@ -28,12 +28,16 @@ def read_checkpoint(path):
 
 
 def test_learning_rate_schedules():
-    """Paper: 0.01 for epochs 1-10, 0.005 for 11-20, ...; published code: first halving after 9."""
+    """Paper: 0.01 for epochs 1-10, 0.005 for 11-20, ...; published code: first halving after 9;
+    the controls: first after 4, or never."""
     paper, published = Config(), Config(lr_schedule="published")
+    early, constant = Config(lr_schedule="early"), Config(lr_schedule="constant")
     assert [learning_rate(paper, e) for e in (0, 9, 10, 19, 20, 89)] == \
         [0.01, 0.01, 0.005, 0.005, 0.0025, 0.01 / 2**8]
     assert [learning_rate(published, e) for e in (0, 8, 9, 18, 19)] == \
         [0.01, 0.01, 0.005, 0.005, 0.0025]
+    assert [learning_rate(early, e) for e in (0, 3, 4, 13, 14)] == [0.01, 0.01, 0.005, 0.005, 0.0025]
+    assert {learning_rate(constant, e) for e in range(90)} == {0.01}
 
 
 @pytest.mark.parametrize("fields,match", [
