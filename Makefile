@@ -23,7 +23,7 @@ help:
 	@echo "make figures    draw every figure from the stored runs into figures/"
 	@echo "make notebooks  re-execute the chapters in place, storing their outputs"
 	@echo "make bench      timing figures (entanglement entropy, training)"
-	@echo "make demo       build a q-CNN, print its parameter count and entropies"
+	@echo "make demo       build a q-CNN, print its parameter count and entropies (TRAIN=1: and train it)"
 	@echo "make setup      only create/update .venv (idempotent; seconds when up to date)"
 
 setup: $(STAMP)
@@ -76,8 +76,9 @@ bench: setup
 reproduce: data
 	$(PY) -m qcnn reproduce --profile paper
 
-demo: setup
-	$(PY) -m qcnn demo
+# make demo TRAIN=1 also trains the model with the quick recipe (half a minute) and prints it
+demo: $(if $(TRAIN),data,setup)
+	$(PY) -m qcnn demo $(if $(TRAIN),--train)
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache

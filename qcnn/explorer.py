@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import math
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -313,7 +314,8 @@ class Explorer:
         self.n_slider = widgets.IntSlider(value=n, min=1, max=max(EXPLORER_NS), description="n")
         self.image = widgets.Image(format="png")
         self.button = widgets.Button(description="train a quick model",
-                                     tooltip="1000 MNIST images, 3 epochs: a smoke test, not the paper")
+                                     tooltip="the quick recipe: the paper's, for 2 of its 90 epochs "
+                                     "on MNIST (half a minute at d = 18 on a laptop CPU)")
         self.quick = widgets.Output()
         self.widget = widgets.VBox([widgets.HBox([self.d_slider, self.n_slider, self.button]),
                                     self.image, self.quick])
@@ -331,16 +333,23 @@ class Explorer:
         self.image.value = buffer.getvalue()
 
     def train_quick(self, button=None):
+        from IPython.display import display
         config = Config(**dict(QUICK, d=self.d_slider.value, n=self.n_slider.value))
         with self.quick:
             self.quick.clear_output()
+            started = time.perf_counter()
             try:
                 _, metrics = get_run(config, progress=True)
-            except FloatingPointError as error:      # a smoke run can leave the floats
+            except FloatingPointError as error:      # a short run can leave the floats
                 print(f"the quick run {run_id(config)} did not finish: {error}")
                 return
-            fig = run_curves(metrics, f"quick smoke-test run {run_id(config)} (not paper scale)")
-            plt.show(fig)
+            print(f"quick run {run_id(config)}: test accuracy {metrics['test_accuracy'][-1]:.2%} "
+                  f"after {config.epochs} of the paper's 90 epochs, in "
+                  f"{time.perf_counter() - started:.0f} s (not the paper's scale)")
+            fig = run_curves(metrics, f"quick run {run_id(config)}: d = {config.d}, "
+                                      f"n = {config.n}, {config.epochs} epochs")
+            display(fig)
+            plt.close(fig)
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -274,8 +274,11 @@ def log_epoch(metrics, config, epoch, train_scores, test_scores):
               "train_cost": train_scores[1], "test_cost": test_scores[1]}
     bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v))]
     if bad:
-        raise FloatingPointError(f"epoch {epoch + 1}: {', '.join(bad)} not finite (eval mode, "
-                                 "running batch-norm statistics); the run is not stored")
+        raise FloatingPointError(
+            f"epoch {epoch + 1}: {', '.join(bad)} not finite in eval mode (the batch norms' "
+            "running statistics lag the weights after too few steps); the run is not stored: "
+            "train on more images or for more epochs (the quick recipe, `qcnn train --quick`, "
+            "takes 2400 steps)")
     metrics["epoch"].append(epoch + 1)
     metrics["lr"].append(learning_rate(config, epoch))
     for key, value in values.items():
