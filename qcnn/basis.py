@@ -18,12 +18,14 @@ import math
 import numpy as np
 import torch
 
+from .errors import InvalidInput
+
 BASES = ("fourier", "legendre")
 
 
 def check_basis(basis):
     if basis not in BASES:
-        raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
+        raise InvalidInput(f"basis must be one of {BASES}, got {basis!r}")
 
 
 def fourier(x, n):

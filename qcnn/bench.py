@@ -6,10 +6,11 @@ import time
 
 import torch
 
+from .errors import InvalidInput
 from .basis import features
-from .config import Config, build_model
+from .config import DTYPES, Config, build_model
 from .entropy import entanglement_entropy
-from .fused import TrainingStep, folded_forward
+from .fused import PlainStep, TrainingStep, folded_forward
 from .model import QCNN, forward_flops
 from .reference import entanglement_entropy_tn
 from .train import EVAL_BATCH, evaluate, pick_device
@@ -48,11 +49,13 @@ def bench_entropy(d=18, n=9, image_size=16, repeats=200, network_repeats=3):
     }
 
 
-def matmul_rate(size=1024, repeats=20, device="cpu"):
-    """The device's float32 matmul rate (FLOP/s) through torch, at size x size (best of 3)."""
+def matmul_rate(size=1024, repeats=20, device="cpu", dtype=torch.float32):
+    """The device's matmul rate (FLOP/s) in ``dtype`` through torch, at size x size (best of
+    3)."""
     if torch.device(device).type == "cuda":
         size, repeats = 8192, 50              # 1024^3 is too small to time a GPU by
-    a, b = torch.rand(size, size, device=device), torch.rand(size, size, device=device)
+    a = torch.rand(size, size, device=device, dtype=dtype)
+    b = torch.rand(size, size, device=device, dtype=dtype)
     best = float("inf")
     for _ in range(3):
         a @ b
@@ -70,60 +73,113 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
+def time_steps(step, batches, device, warmup=20):
+    """(seconds of the first ``warmup`` batches, with compilation and on a GPU the CUDA-graph
+    capture; seconds per step of the rest) for ``step`` on ``batches``. The loop checks every
+    loss."""
+    start = time.perf_counter()
+    if device.type == "cuda":
+        step.capture(batches[0])
+    for index in batches[:warmup]:
+        bool(torch.isfinite(step(index)))
+    warm = time.perf_counter() - start
+    start = time.perf_counter()
+    for index in batches[warmup:]:
+        bool(torch.isfinite(step(index)))
+    return warm, (time.perf_counter() - start) / (len(batches) - warmup)
+
+
+def evaluation_seconds(model, leaves, labels, n_train, compiled, device):
+    """Seconds of ``qcnn.train``'s evaluation of the training and the test set after an epoch."""
+    forward = (torch.compile(folded_forward, dynamic=False)
+               if compiled and device.type == "cpu" else folded_forward)
+    evaluate(model, leaves[:EVAL_BATCH[device.type]], labels[:EVAL_BATCH[device.type]], forward)
+    start = time.perf_counter()
+    evaluate(model, leaves[:n_train], labels[:n_train], forward)
+    evaluate(model, leaves[n_train:], labels[n_train:], forward)
+    return time.perf_counter() - start
+
+
+STEPS = {"plain": PlainStep, "fused": TrainingStep}
+
+
 def bench_training(steps=300, d=18, n=9, batch_size=50, n_train=60000, n_test=10000,
                    device="auto"):
-    """Seconds per 60000-image epoch at the paper's size, as ``qcnn.train.train`` runs it:
-    training steps (eager and torch.compile; on a GPU the compiled step replayed as a CUDA
-    graph) plus the evaluation of 70000 images, on random data. The arithmetic floor is
-    forward + backward (3x forward) FLOPs per epoch over the float32 matmul rate measured here
-    at 1024 x 1024; ``floor_ratio`` is the epoch over the floor."""
+    """Seconds per 60000-image epoch at the paper's size on random data, in float32 and
+    float64, eager and torch.compile'd: the training steps of ``PlainStep`` (autograd and
+    torch.optim.AdamW) against those of ``TrainingStep`` (hand-written; on a GPU replayed as a
+    CUDA graph, which PlainStep is not), ``steps`` steps each on the same batches after 20 of
+    warm-up. The arithmetic floor is forward + backward (3x forward) FLOPs per epoch over the
+    matmul rate measured here at 1024 x 1024 in the same dtype.
+
+    ``training`` holds the comparison, a row per dtype and compilation: plain_s, fused_s, their
+    ratio and each over the floor (floor_s), and the warm-ups. The flat figures are what
+    ``qcnn train`` runs by default (float32, TrainingStep): its steps plus the evaluation of
+    70000 images as ``seconds_per_epoch_{eager,compiled}``; ``floor_ratio`` is the compiled
+    epoch over the float32 floor."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        raise InvalidInput(f"steps must be an integer >= 1, got {steps!r}")
     device = pick_device(device)
     generator = torch.Generator().manual_seed(0)
-    leaves = features(torch.rand(n_train + n_test, 256, generator=generator), n).to(device)
+    chains = torch.rand(n_train + n_test, 256, generator=generator)
     labels = torch.randint(0, 10, (n_train + n_test,), generator=generator).to(device)
+    order = torch.randperm(n_train, generator=generator).to(device)
+    batches = [order[i * batch_size:(i + 1) * batch_size] for i in range(steps + 20)]
     figures = {"benchmark": "train", "device": str(device), "d": d, "n": n,
                "batch_size": batch_size, "steps": steps}
-    for compiled in (False, True):
-        torch.manual_seed(0)
-        model = build_model(Config(d=d, n=n)).to(device)
-        step = TrainingStep(model, leaves[:n_train], labels[:n_train], 0.01, 0.01, compile=compiled)
-        order = torch.randperm(n_train, generator=generator).to(device)
-        batches = [order[i * batch_size:(i + 1) * batch_size] for i in range(steps + 20)]
-        key = "compiled" if compiled else "eager"
-        start = time.perf_counter()
-        if device.type == "cuda":
-            step.capture(batches[0])
-        for index in batches[:20]:
-            bool(torch.isfinite(step(index)))
-        figures[f"warmup_s_{key}"] = time.perf_counter() - start
-        start = time.perf_counter()
-        for index in batches[20:]:
-            bool(torch.isfinite(step(index)))      # the loop checks every loss
-        per_step = (time.perf_counter() - start) / steps
-        figures[f"steps_s_per_epoch_{key}"] = per_step * n_train / batch_size
-        forward = (torch.compile(folded_forward, dynamic=False)
-                   if compiled and device.type == "cpu" else folded_forward)
-        evaluate(model, leaves[:EVAL_BATCH[device.type]], labels[:EVAL_BATCH[device.type]], forward)
-        start = time.perf_counter()
-        evaluate(model, leaves[:n_train], labels[:n_train], forward)
-        evaluate(model, leaves[n_train:], labels[n_train:], forward)
-        figures[f"evaluation_s_{key}"] = time.perf_counter() - start
-        figures[f"seconds_per_epoch_{key}"] = (figures[f"steps_s_per_epoch_{key}"]
-                                               + figures[f"evaluation_s_{key}"])
-    rate = matmul_rate(device=device)
-    figures["matmul_gflops"] = rate / 1e9
-    figures["floor_seconds"] = n_train * 3 * forward_flops(model) / rate
-    figures["seconds_per_epoch"] = figures["seconds_per_epoch_compiled"]
-    figures["floor_ratio"] = figures["seconds_per_epoch"] / figures["floor_seconds"]
+    flops = n_train * 3 * forward_flops(build_model(Config(d=d, n=n)))
+    training = {}
+    for dtype in ("float32", "float64"):
+        rate = matmul_rate(device=device, dtype=DTYPES[dtype])
+        figures["matmul_gflops" + ("" if dtype == "float32" else "_" + dtype)] = rate / 1e9
+        leaves = None                                       # free the other dtype's first
+        leaves = features(chains.to(device, DTYPES[dtype]), n)
+        for compiled in (False, True):
+            seconds, warmup = {}, {}
+            for kind, Step in STEPS.items():
+                torch.manual_seed(0)
+                model = build_model(Config(d=d, n=n, dtype=dtype)).to(device)
+                step = Step(model, leaves[:n_train], labels[:n_train], 0.01, 0.01, compile=compiled)
+                warmup[kind], per_step = time_steps(step, batches, device)
+                seconds[kind] = per_step * n_train / batch_size
+            key = "compiled" if compiled else "eager"
+            training[f"{dtype}_{key}"] = {
+                "plain_s": seconds["plain"], "fused_s": seconds["fused"],
+                "plain/fused": seconds["plain"] / seconds["fused"],
+                "plain/floor": seconds["plain"] * rate / flops,
+                "fused/floor": seconds["fused"] * rate / flops, "floor_s": flops / rate,
+                "plain_warmup_s": warmup["plain"], "fused_warmup_s": warmup["fused"]}
+            if dtype == "float32":                          # the flat figures
+                figures[f"warmup_s_{key}"] = warmup["fused"]
+                figures[f"steps_s_per_epoch_{key}"] = seconds["fused"]
+                evaluation = evaluation_seconds(model, leaves, labels, n_train, compiled, device)
+                figures[f"evaluation_s_{key}"] = evaluation
+                figures[f"seconds_per_epoch_{key}"] = seconds["fused"] + evaluation
+        if dtype == "float32":
+            figures["floor_seconds"] = flops / rate
+            figures["seconds_per_epoch"] = figures["seconds_per_epoch_compiled"]
+            figures["floor_ratio"] = figures["seconds_per_epoch"] / figures["floor_seconds"]
     figures["torch_threads"] = torch.get_num_threads()
     if device.type == "cuda":
         figures["gpu"] = torch.cuda.get_device_name(device)
+    figures["training"] = training
     return figures
 
 
 def print_figures(figures):
+    """One figure a line, a table (a dict of rows, each a dict of figures) as a table, then
+    everything as one line of JSON."""
     for key, value in figures.items():
-        print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
+        if isinstance(value, dict):
+            print_table(key, value)
+        else:
+            print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
     print(json.dumps(figures))
+
+
+def print_table(title, rows):
+    columns = list(next(iter(rows.values())))
+    widths = [max(len(c), 8) for c in columns]
+    print(f"{title:<18}" + "".join(f"{c:>{w + 2}}" for c, w in zip(columns, widths)))
+    for name, row in rows.items():
+        print(f"{name:<18}" + "".join(f"{row[c]:>{w + 2}.3f}" for c, w in zip(columns, widths)))

@@ -4,53 +4,56 @@
     qcnn train [--dataset ... --d 18 ...]       train a run (or reuse / resume a stored one)
     qcnn bench entropy|train|all                timing figures, the last line as JSON
     qcnn reproduce [--profile paper|quick]      every run, the analyses and the figures
+                   [--family NAME ...]          only these run families (qcnn.experiments)
     qcnn analyze                                precompute the chapter on every cut's analyses
     qcnn figures [--profile paper|quick]        regenerate every figure from stored runs
     qcnn sweep GRID.yaml                        the training notebook over a parameter grid
     qcnn demo [--train]                         a model, its parameter count and entropies
 
-A bad flag or file is one line naming it and what is allowed, with exit status 2 (argparse)
-or 1 (everything checked later), never a traceback.
+A bad flag, file or state the user can fix (``qcnn.errors.UserError``) is one line naming it
+and what to do, with exit status 2 (argparse) or 1 (everything checked later); ``qcnn
+--traceback ...`` (or QCNN_TRACEBACK=1) shows the traceback too. Every other exception (a bug,
+an out-of-memory error in torch) keeps its traceback. Ctrl-C during training says that the same
+command resumes. The store (``qcnn.store.Store``) is made here, once, and passed down.
 """
 import argparse
 import dataclasses
+import os
+import sys
 import time
+import traceback
 
 import torch
 
 from .config import Config
+from .errors import InvalidInput, UserError, check_int
+from .store import Store
 
 
 def positive_int(text):
     """argparse type: an integer >= 1."""
     try:
-        value = int(text)
+        return check_int("value", int(text), 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}") from None
 
 
 def parse_epochs(text, epochs):
-    """'0,1,5' -> (0, 1, 5); '' -> (); ValueError names --snapshots otherwise, and epochs
+    """'0,1,5' -> (0, 1, 5); '' -> (); InvalidInput names --snapshots otherwise, and epochs
     beyond the run's ``epochs``."""
     try:
         chosen = tuple(int(e) for e in text.split(",") if e.strip())
     except ValueError:
-        raise ValueError(f"--snapshots must be comma-separated epochs like 0,1,5, got {text!r}") from None
-    if any(e < 0 for e in chosen):
-        raise ValueError(f"--snapshots must be epochs >= 0, got {text!r}")
-    beyond = [e for e in chosen if e > epochs]
-    if beyond:
-        raise ValueError(f"--snapshots {beyond} lie beyond --epochs {epochs}: allowed 0..{epochs}")
+        raise InvalidInput(f"--snapshots must be comma-separated epochs like 0,1,5, got {text!r}") from None
+    for epoch in chosen:
+        check_int("--snapshots' epochs", epoch, 0, epochs)
     return chosen
 
 
-def cmd_data(args):
+def cmd_data(args, store):
     from .data import DATASETS, fetch
     for name in DATASETS if args.dataset == "all" else [args.dataset]:
-        fetch(name)
+        fetch(name, store.data)
 
 
 def train_config(args):
@@ -73,32 +76,32 @@ def scale_note(config):
             "training images; it shows the model learning, not the paper's scale)")
 
 
-def print_result(directory, metrics, config):
+def print_result(store, directory, config):
     """The run's final and best test accuracy, its training time, and what it is."""
-    from .runs import read_json
-    accuracy = metrics["test_accuracy"]
+    run = store.run(config, directory)
+    accuracy = run.metrics.test_accuracy
     best = max(range(len(accuracy)), key=accuracy.__getitem__)
-    wall = read_json(directory / "provenance.json")["wall_time_s"]
-    print(f"{directory}: {len(metrics['epoch'])} epochs; final test accuracy {accuracy[-1]:.4f}, "
+    print(f"{directory}: {run.metrics.epochs} epochs; final test accuracy {accuracy[-1]:.4f}, "
           f"best {accuracy[best]:.4f} (epoch {best + 1}); final test cost "
-          f"{metrics['test_cost'][-1]:.4f}; {wall:.0f} s of training{scale_note(config)}")
+          f"{run.metrics.test_cost[-1]:.4f}; {run.provenance.wall_time_s:.0f} s of training"
+          f"{scale_note(config)}")
 
 
-def cmd_train(args):
+def cmd_train(args, store):
     from .config import run_id
     from .experiments import snapshots_for
-    from .runs import get_run
+    from .runs import make_run
     config = train_config(args)
     snapshots = (snapshots_for(config) if args.snapshots is None
                  else parse_epochs(args.snapshots, config.epochs))
     print(f"run {run_id(config)}: {config}")
-    directory, metrics = get_run(config, args.run_dir, device=args.device,
-                                 progress=not args.quiet, compile=args.compile,
-                                 snapshots=snapshots, retrain=args.retrain)
-    print_result(directory, metrics, config)
+    directory, _ = make_run(config, store, args.run_dir, device=args.device,
+                            progress=not args.quiet, compile=args.compile, snapshots=snapshots,
+                            retrain=args.retrain)
+    print_result(store, directory, config)
 
 
-def cmd_bench(args):
+def cmd_bench(args, store):
     from .bench import bench_entropy, bench_training, print_figures
     if args.what in ("entropy", "all"):
         print_figures(bench_entropy())
@@ -114,19 +117,19 @@ def cluster_client(args):
     return make_client(args.workers, args.scheduler, args.gpu_runs)
 
 
-def cmd_reproduce(args):
+def cmd_reproduce(args, store):
     from .analysis import analyze
     from .config import run_id
     from .experiments import all_configs, snapshots_for
     from .figures import all_figures
-    from .runs import command_line, get_run
-    configs = all_configs(args.profile)
+    from .runs import command_line, make_run
+    configs = all_configs(args.profile, args.family)
     client = cluster_client(args)
     device = "cuda" if args.gpu_runs else args.device
     if client is not None:
         from .cluster import run_all
         with client:
-            run_all(configs, client, snapshots_for, device=device, threads=args.threads or 1,
+            run_all(configs, client, store, snapshots_for, device=device, threads=args.threads or 1,
                     command=command_line(), retrain=args.retrain, progress=not args.quiet)
     else:
         if args.threads:
@@ -135,48 +138,50 @@ def cmd_reproduce(args):
             print(f"[{i}/{len(configs)}] run {run_id(config)}: {config.dataset} "
                   f"{config.partition} d={config.d} n={config.n} seed={config.seed} "
                   f"epochs={config.epochs}", flush=True)
-            get_run(config, device=device, progress=not args.quiet, snapshots=snapshots_for(config),
-                    retrain=args.retrain)
+            make_run(config, store, device=device, progress=not args.quiet,
+                     snapshots=snapshots_for(config), retrain=args.retrain)
+    if args.family:
+        return                          # some families only: the analyses and figures need all
     if args.profile == "paper":
-        analyze()
-    for name, fig in all_figures(args.profile).items():
+        analyze(store)
+    for name, fig in all_figures(store, args.profile).items():
         print(f"{fig.provenance['directory']}/{name}.png")
 
 
-def cmd_analyze(args):
+def cmd_analyze(args, store):
     from .analysis import analyze
     if args.threads:
         torch.set_num_threads(args.threads)
-    analyze(force=args.force)
+    analyze(store, force=args.force)
 
 
-def cmd_figures(args):
+def cmd_figures(args, store):
     from .experiments import current_profile
     from .figures import all_figures
     profile = args.profile or current_profile()
-    for name, fig in all_figures(profile, args.out).items():
+    for name, fig in all_figures(store, profile, args.out).items():
         print(f"{fig.provenance['directory']}/{name}.png: {len(fig.provenance['runs'])} run(s), "
               f"{profile} profile")
 
 
-def cmd_sweep(args):
-    from .runs import TRAINING_NOTEBOOK, command_line
-    from .sweep import read_grid, sweep
-    client = cluster_client(args)
+def cmd_sweep(args, store):
+    from .runs import command_line
+    from .sweep import read_grid, sweep, training_notebook
+    configs = read_grid(args.grid)                        # the grid first, then any cluster
     device = "cuda" if args.gpu_runs else args.device
+    client = cluster_client(args)
     if client is None:
-        sweep(args.grid, device=device, command=command_line(), retrain=args.retrain)
+        sweep(args.grid, store, device=device, command=command_line(), retrain=args.retrain)
         return
     from .cluster import run_all
-    configs = read_grid(args.grid)
     print(f"{len(configs)} grid points, all valid")
     with client:
-        run_all(configs, client, device=device, threads=args.threads or 1,
-                command=command_line(), notebook=TRAINING_NOTEBOOK.read_bytes(),
+        run_all(configs, client, store, device=device, threads=args.threads or 1,
+                command=command_line(), notebook=training_notebook(store),
                 retrain=args.retrain)
 
 
-def cmd_demo(args):
+def cmd_demo(args, store):
     from .config import run_id
     from .data import IMAGE_SIZE
     from .entropy import entanglement_entropy
@@ -184,7 +189,7 @@ def cmd_demo(args):
     from .reference import entanglement_entropy_tn
 
     if args.train and args.image_size != IMAGE_SIZE:
-        raise ValueError(f"--train trains on the data's {IMAGE_SIZE}x{IMAGE_SIZE} images: "
+        raise InvalidInput(f"--train trains on the data's {IMAGE_SIZE}x{IMAGE_SIZE} images: "
                          f"--image-size must be {IMAGE_SIZE} with it, got {args.image_size}")
     torch.manual_seed(args.seed)
     model = QCNN(args.d, args.n, args.image_size)
@@ -203,12 +208,12 @@ def cmd_demo(args):
           f"{(entropy - entanglement_entropy_tn(model)).abs().max().item():.1e}")
     if args.train:
         from .experiments import QUICK
-        from .runs import get_run, trained_model
+        from .runs import make_run
         config = Config(**dict(QUICK, d=args.d, n=args.n, seed=args.seed))
         print(f"training the quick recipe (run {run_id(config)}) on MNIST:")
-        directory, metrics = get_run(config)
-        print_result(directory, metrics, config)
-        entropy = entanglement_entropy(trained_model(config))
+        directory, _ = make_run(config, store)
+        print_result(store, directory, config)
+        entropy = entanglement_entropy(store.model(config))
         print("entanglement entropy after training, nats, per label:")
         print("  " + " ".join(f"{s:.4f}" for s in entropy.tolist()))
 
@@ -226,14 +231,17 @@ def add_cluster_options(p):
 
 def add_retrain(p):
     p.add_argument("--retrain", action="store_true",
-                   help="train a run again whose metrics are stored but whose weights are missing "
-                   "(its metrics and provenance are rewritten)")
+                   help="train again, from the start, a run that is stored but not complete "
+                   "(weights, provenance or metrics missing or broken); nothing broken is kept")
 
 
 def build_parser():
+    from .experiments import FAMILIES
     parser = argparse.ArgumentParser(
         prog="qcnn", description="The q-CNN of 'Entangled q-Convolutional Neural Nets' "
         "(Anagiannis & Cheng 2021): data, training runs, entanglement entropy, benchmarks.")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the traceback of an error too (also: QCNN_TRACEBACK=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("data", help="fetch and verify MNIST / Fashion-MNIST into data/")
@@ -275,7 +283,10 @@ def build_parser():
     p = commands.add_parser("reproduce", help="train or reuse every run of a profile, then draw")
     p.add_argument("--profile", default="paper", choices=["paper", "quick"],
                    help="paper: every run of the book (qcnn.experiments; hours on a CPU, "
-                   "minutes on a GPU); quick: a smoke test of the pipeline, seconds a run")
+                   "minutes on a GPU); quick: the same families with the quick recipe (half a "
+                   "minute a run)")
+    p.add_argument("--family", action="append", default=None, choices=list(FAMILIES),
+                   help="only the runs of this family (repeatable; then no analyses or figures)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     add_cluster_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -315,10 +326,22 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    show = args.traceback or os.environ.get("QCNN_TRACEBACK", "") not in ("", "0")
     try:
-        args.run(args)
-    except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as error:
+        args.run(args, Store.from_environment())
+    except UserError as error:
+        if show:
+            traceback.print_exc()
         raise SystemExit(f"qcnn: error: {error}") from None
+    except KeyboardInterrupt:
+        if show:
+            traceback.print_exc()
+        raise SystemExit("qcnn: interrupted; a run in training resumes from its last finished "
+                         "epoch when the same command is given again") from None
+    except OSError as error:        # the file system: full, read-only, a folder for a file
+        if show or error.filename is None:
+            raise
+        raise SystemExit(f"qcnn: error: {error.filename}: {error.strerror}") from None
 
 
 if __name__ == "__main__":

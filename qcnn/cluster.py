@@ -24,10 +24,13 @@ from tqdm.auto import tqdm
 from .config import Config, build_model, run_id
 from .data import N_TEST, N_TRAIN, write_atomic
 from .model import forward_flops
-from .runs import RUNS_ROOT, execute_notebook, get_run, is_complete, run_directory, weight_files
+from .errors import InvalidInput, check_choice, check_int
+from .runs import execute_notebook, make_run
+from .store import Store, weight_files
 from .train import DEVICES
 
 TOKEN = ".qcnn-store-token"
+MAX_WORKERS = 1024
 RUN_FILES = ("config.json", "metrics.json", "provenance.json")
 
 
@@ -39,22 +42,24 @@ def run_cost(config):
     return config.epochs * per_image * (4 * images[0] + images[1])
 
 
-def run_task(config_dict, snapshots, device, threads, root, token, command, notebook=None,
+def run_task(config_dict, snapshots, device, threads, root, runs, token, command, notebook=None,
              retrain=False):
     """On a worker: make (or reuse) one run; with ``notebook`` (the bytes of a parametrised
     notebook, ``qcnn sweep``) by executing it with papermill, its output kept as the run's
-    training.ipynb. Returns (run id, files): files is None when the run landed in the client's
-    store, else {relative path: bytes} for the client to write."""
+    training.ipynb. ``root`` and ``runs``: the client's checkout and run store. Returns (run id,
+    files): files is None when the run landed in the client's store, else {relative path:
+    bytes} for the client to write."""
     torch.set_num_threads(threads)
     config = Config.from_dict(config_dict)
-    shared = Path(root, TOKEN).exists() and Path(root, TOKEN).read_text() == token
-    store = Path(root) if shared else Path(tempfile.gettempdir()) / "qcnn-runs"
-    directory = store / run_id(config)
+    shared = Path(runs, TOKEN).exists() and Path(runs, TOKEN).read_text() == token
+    store = (Store(root, runs=runs) if shared else
+             Store(runs=Path(tempfile.gettempdir()) / "qcnn-runs"))
+    directory = store.run_dir(config)
     if notebook is None:
-        get_run(config, directory, device=device, progress=False, snapshots=snapshots,
-                command=command, retrain=retrain)
+        make_run(config, store, device=device, progress=False, snapshots=snapshots,
+                 command=command, retrain=retrain)
     else:
-        execute_notebook(notebook, config, directory, device, command, store, retrain)
+        execute_notebook(notebook, config, store, directory, device, command, retrain)
     if shared:
         return run_id(config), None
     names = [*RUN_FILES, *weight_files(directory),
@@ -69,27 +74,27 @@ def make_client(workers=None, scheduler=None, gpu_runs=None):
     chosen = [name for name, value in (("--workers", workers), ("--scheduler", scheduler),
                                        ("--gpu-runs", gpu_runs)) if value is not None]
     if len(chosen) != 1:
-        raise ValueError(f"give exactly one of --workers, --scheduler, --gpu-runs (got {chosen})")
+        raise InvalidInput(f"give exactly one of --workers, --scheduler, --gpu-runs (got {chosen})")
     if scheduler:
-        return Client(scheduler, timeout="30s")
-    count = workers or gpu_runs
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"--workers / --gpu-runs must be an integer >= 1, got {count!r}")
+        try:
+            return Client(scheduler, timeout="30s")
+        except OSError as error:
+            raise InvalidInput(f"--scheduler {scheduler}: no Dask scheduler answered within 30 s "
+                               f"({str(error)[:120]})") from None
+    count = check_int(chosen[0], workers or gpu_runs, 1, MAX_WORKERS)
     return Client(LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                                dashboard_address=None))
 
 
-def run_all(configs, client, snapshots_for=lambda config: (), device="auto", threads=1,
-            root=None, command="", notebook=None, retrain=False, retries=2, progress=True,
-            log=print):
-    """Make every config's run that is not in ``root`` on ``client``'s workers (``threads``
-    torch threads each; ``notebook``: through that notebook, see ``run_task``; ``retrain``: as
-    ``runs.get_run``). Returns the ids of the runs made."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    root = Path(root or RUNS_ROOT)
+def run_all(configs, client, store, snapshots_for=lambda config: (), device="auto", threads=1,
+            command="", notebook=None, retrain=False, retries=2, progress=True, log=print):
+    """Make every config's run that is not complete in ``store`` on ``client``'s workers
+    (``threads`` torch threads each; ``notebook``: through that notebook, see ``run_task``;
+    ``retrain``: as ``runs.make_run``). Returns the ids of the runs made."""
+    check_choice("device", device, DEVICES)
+    root = store.runs
     root.mkdir(parents=True, exist_ok=True)
-    missing = [c for c in dict.fromkeys(configs) if not is_complete(run_directory(c, root))]
+    missing = [c for c in dict.fromkeys(configs) if not store.complete(c)]
     log(f"{len(configs) - len(missing)} of {len(configs)} runs stored; {len(missing)} to make "
         f"on {len(client.scheduler_info()['workers'])} worker(s)")
     if not missing:
@@ -98,7 +103,8 @@ def run_all(configs, client, snapshots_for=lambda config: (), device="auto", thr
     write_atomic(root / TOKEN, token.encode())
     from dask.distributed import as_completed
     futures = {client.submit(run_task, c.to_dict(), tuple(snapshots_for(c)), device, threads,
-                             str(root.resolve()), token, command, notebook, retrain,
+                             str(store.root.resolve()), str(root.resolve()), token, command,
+                             notebook, retrain,
                              key=f"run-{run_id(c)}", retries=retries, pure=False): c
                for c in missing}
     costs = {c: run_cost(c) for c in missing}
@@ -111,7 +117,7 @@ def run_all(configs, client, snapshots_for=lambda config: (), device="auto", thr
         config = futures[future]
         rid, files = future.result()
         for name, data in (files or {}).items():
-            write_atomic(root / rid / name, data)
+            write_atomic(store.inside(root, rid, *Path(name).parts), data)
         made.append(rid)
         bar.update(costs[config])
         bar.set_postfix_str(f"{len(made)}/{len(missing)} runs")

@@ -1,18 +1,18 @@
 """A run's config: every setting that defines a training run, validated once, and its id.
 
-``Config`` is frozen and checked when it is made: a bad field is a ValueError that names it and
-says what is allowed. A run is named by the first 12 hex digits of the SHA-256 of the config's
+``Config`` is frozen and checked when it is made: a bad field is an InvalidInput (a ValueError)
+that names it and says what is allowed. A run is named by the first 12 hex digits of the SHA-256 of the config's
 canonical JSON (``run_id``); ``build_model`` makes the untrained q-CNN the config describes.
 """
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 
 import torch
 
 from .basis import BASES
+from .errors import InvalidInput, check_choice, check_int, check_number
 from .data import DATASETS, IMAGE_SIZE, N_TEST, N_TRAIN
 from .model import PARTITIONS, QCNN
 
@@ -64,31 +64,21 @@ class Config:
                         "code's)")
 
     def __post_init__(self):
-        choices = dict(dataset=DATASETS, partition=PARTITIONS, basis=BASES, init=tuple(INITS),
-                       lr_schedule=tuple(LR_SCHEDULES), weight_init=WEIGHT_INITS,
-                       dtype=tuple(DTYPES))
+        choices = dict(dataset=DATASETS, partition=PARTITIONS, basis=BASES, init=INITS,
+                       lr_schedule=LR_SCHEDULES, weight_init=WEIGHT_INITS, dtype=DTYPES)
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            check_choice(name, getattr(self, name), allowed)
         ranges = dict(d=(1, 4096), n=(1, 1024), seed=(0, 2**63 - 1), epochs=(1, 10000),
                       batch_size=(1, N_TRAIN), limit_train=(0, N_TRAIN), limit_test=(0, N_TEST),
                       entropy_per_epoch=(0, 1000))
         for name, (low, high) in ranges.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-        for name, (low, high) in dict(lr=(0, 10), weight_decay=(0, 100)).items():
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not math.isfinite(value) or not low <= value <= high or
-                    (name == "lr" and value == 0)):
-                interval = "(0, 10]" if name == "lr" else "[0, 100]"
-                raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-        for name in ("lr", "weight_decay"):          # 1 and 1.0 name the same run
-            object.__setattr__(self, name, float(getattr(self, name)))
+            check_int(name, getattr(self, name), low, high)
+        # a float field holds a float: 1 and 1.0, 0 and -0.0 name the same run
+        object.__setattr__(self, "lr", check_number("lr", self.lr, 0, 10, low_open=True))
+        object.__setattr__(self, "weight_decay", check_number("weight_decay", self.weight_decay, 0, 100))
         if self.batch_size > (self.limit_train or N_TRAIN):
-            raise ValueError(f"batch_size must be at most the number of training images "
-                             f"({self.limit_train or N_TRAIN}), got {self.batch_size}")
+            raise InvalidInput(f"batch_size must be at most the number of training images "
+                               f"({self.limit_train or N_TRAIN}), got {self.batch_size}")
 
     def to_dict(self):
         """The config as the run store keeps it (``config.json``) and hashes it: every field,
@@ -104,13 +94,16 @@ class Config:
         """A Config from a mapping (a ``config.json``, a grid point); ValueError naming
         ``source`` and the unknown keys if there are any."""
         if not isinstance(fields, dict):
-            raise ValueError(f"{source} must be a mapping of config fields, got "
-                             f"{type(fields).__name__}")
+            raise InvalidInput(f"{source} must be a mapping of config fields, got "
+                               f"{type(fields).__name__}")
         unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
-            raise ValueError(f"{source} has unknown field(s) {unknown}; allowed: "
-                             f"{[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**fields)
+            raise InvalidInput(f"{source} has unknown field(s) {unknown}; allowed: "
+                               f"{[f.name for f in dataclasses.fields(cls)]}")
+        try:
+            return cls(**fields)
+        except InvalidInput as error:
+            raise InvalidInput(f"{source}: {error}") from error
 
 
 def run_id(config):

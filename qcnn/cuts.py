@@ -34,6 +34,7 @@ import math
 import numpy as np
 import torch
 
+from .errors import InvalidInput
 from .entropy import entropy_of_weights
 from .network import contract_tree, embed, gram_root, level_grams, tilde_matrices
 
@@ -44,20 +45,20 @@ def chain_mask(model, region):
     """A region (H, W) bool tensor -> (N,) bool in the model's chain order; ValueError naming
     ``region`` if it is not a proper, non-empty boolean mask of the image's shape."""
     if not isinstance(region, (torch.Tensor, np.ndarray, list, tuple)):
-        raise ValueError(f"region must be a boolean mask of the image's shape {model.image_size} "
+        raise InvalidInput(f"region must be a boolean mask of the image's shape {model.image_size} "
                          f"(a tensor, array or nested list), got {type(region).__name__}")
     try:
         region = torch.as_tensor(np.asarray(region) if isinstance(region, (list, tuple)) else region)
     except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"region must be a boolean mask of the image's shape {model.image_size}, "
+        raise InvalidInput(f"region must be a boolean mask of the image's shape {model.image_size}, "
                          "got something torch cannot read as one") from None
     if region.dtype != torch.bool:
-        raise ValueError(f"region must be a boolean tensor, got dtype {region.dtype}")
+        raise InvalidInput(f"region must be a boolean tensor, got dtype {region.dtype}")
     if tuple(region.shape) != model.image_size:
-        raise ValueError(f"region must have the image's shape {model.image_size}, got "
+        raise InvalidInput(f"region must have the image's shape {model.image_size}, got "
                          f"{tuple(region.shape)}")
     if not region.any() or region.all():
-        raise ValueError("region must be a proper, non-empty subset of the pixels "
+        raise InvalidInput("region must be a proper, non-empty subset of the pixels "
                          f"({int(region.sum())} of {region.numel()} selected)")
     return model.flatten(region[None].to(torch.uint8))[0].bool()
 
@@ -66,7 +67,7 @@ def subtree_region(model, level, index=0):
     """The pixels (H, W) bool of the ``index``-th subtree of 2^level consecutive leaves."""
     if any(isinstance(v, bool) or not isinstance(v, int) for v in (level, index)) or \
             not 0 <= level < model.n_layers or not 0 <= index < model.n_pixels >> level:
-        raise ValueError(f"level must be in [0, {model.n_layers - 1}] and index in "
+        raise InvalidInput(f"level must be in [0, {model.n_layers - 1}] and index in "
                          f"[0, {(model.n_pixels >> level) - 1}], got {level}, {index}")
     chain = torch.zeros(model.n_pixels, dtype=torch.bool)
     chain[index << level:(index + 1) << level] = True
@@ -228,19 +229,19 @@ def check_images(model, images):
     """``images`` as a float64 tensor (B, H, W) or (B, N); ValueError naming ``images`` if it
     is empty, not floating point, or has values outside [0, 1] (NaN included)."""
     if not isinstance(images, (torch.Tensor, np.ndarray)):
-        raise ValueError(f"images must be a tensor or array, got {type(images).__name__}")
+        raise InvalidInput(f"images must be a tensor or array, got {type(images).__name__}")
     try:
         images = torch.as_tensor(images)
     except (TypeError, ValueError, RuntimeError):
-        raise ValueError("images must hold floats in [0, 1], got an array torch cannot read") from None
+        raise InvalidInput("images must hold floats in [0, 1], got an array torch cannot read") from None
     if not images.is_floating_point():
-        raise ValueError(f"images must hold floats in [0, 1], got dtype {images.dtype} (divide "
+        raise InvalidInput(f"images must hold floats in [0, 1], got dtype {images.dtype} (divide "
                          "bytes by 255)")
     if images.dim() not in (2, 3) or len(images) == 0:
-        raise ValueError(f"images must be a non-empty batch (B, H, W) or (B, N), got shape "
+        raise InvalidInput(f"images must be a non-empty batch (B, H, W) or (B, N), got shape "
                          f"{tuple(images.shape)}")
     if not bool(((images >= 0) & (images <= 1)).all()):
-        raise ValueError("images must hold values in [0, 1] (no NaN)")
+        raise InvalidInput("images must hold values in [0, 1] (no NaN)")
     model.flatten(images)                                 # checks the shape against the model
     return images.double()
 
@@ -291,7 +292,7 @@ def truncated_tildes(model, chi):
     a~^(k) M_k, M_k = R V V^T R^+. Returns the new list of folded matrices (``contract_tree``
     evaluates it)."""
     if isinstance(chi, bool) or not isinstance(chi, int) or chi < 1:
-        raise ValueError(f"chi must be an integer >= 1, got {chi!r}")
+        raise InvalidInput(f"chi must be an integer >= 1, got {chi!r}")
     tildes = tilde_matrices(model)
     grams, xi_grams, _ = level_grams(tildes)
     out = []

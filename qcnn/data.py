@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
-DATA_ROOT = Path(__file__).resolve().parent.parent / "data"
+from .errors import InvalidInput, NotStored, check_choice
+
 DATASETS = ("mnist", "fashion-mnist")
 FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 FILES = {   # official SHA-256 of the uncompressed IDX files
@@ -57,13 +58,30 @@ IMAGE_SIZE = 16
 N_TRAIN, N_TEST = 60000, 10000          # images per split, both data sets
 
 
+def find_root(start=None):
+    """The checkout to work in: the first of ``start`` (default: the working directory) and its
+    parents that holds ``qcnn/`` and ``data/runs/``, else the folder above this package when it
+    is such a checkout (an editable install). Every path of the project is found from here (or
+    given explicitly), so a non-editable install works from a checkout too."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [here, *here.parents, Path(__file__).resolve().parent.parent]:
+        if (folder / "qcnn").is_dir() and (folder / "data" / "runs").is_dir():
+            return folder
+    raise NotStored(f"no checkout of the project (a folder with qcnn/ and data/runs/) at or "
+                    f"above {here}: run from a clone of the repository, or pass its root")
+
+
+def data_folder(root=None):
+    """``root``, or the checkout's data/ folder."""
+    return Path(root) if root else find_root() / "data"
+
+
 def check_dataset(name):
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+    check_choice("dataset", name, DATASETS)
 
 
-def raw_folder(name, root=DATA_ROOT):
-    return Path(root) / FOLDERS[name] / "raw"
+def raw_folder(name, root=None):
+    return data_folder(root) / FOLDERS[name] / "raw"
 
 
 def sha256(path):
@@ -93,11 +111,18 @@ def umask():
 
 
 def strict_json(text):
-    """Parse JSON text, refusing the non-standard NaN and Infinity: every JSON the project reads
-    (the run store, checkpoints, the analyses) goes through here."""
+    """Parse JSON text, refusing the non-standard NaN and Infinity and an object with a key
+    twice (the file would show one value and the parser take another): every JSON the project
+    reads (the run store, checkpoints, the analyses) goes through here."""
     def refuse(constant):
         raise ValueError(f"non-standard JSON constant {constant}")
-    return json.loads(text, parse_constant=refuse)
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"duplicate key(s) {sorted({k for k in keys if keys.count(k) > 1})}")
+        return dict(pairs)
+    return json.loads(text, parse_constant=refuse, object_pairs_hook=unique)
 
 
 def write_atomic(path, data):
@@ -120,7 +145,7 @@ def write_atomic(path, data):
         raise
 
 
-def missing_files(name, root=DATA_ROOT, report=print, files=None):
+def missing_files(name, root=None, report=print, files=None):
     """Names of the data set's files (or of ``files`` among them) that are absent or fail their
     checksum."""
     missing = []
@@ -241,7 +266,7 @@ SOURCES = [("torchvision download", from_torchvision),
            ("Debian dataset-fashion-mnist (apt-get download)", from_debian_package)]
 
 
-def fetch(name, root=DATA_ROOT, report=print):
+def fetch(name, root=None, report=print):
     """Make ``root/<Folder>/raw`` hold the four verified IDX files of ``name``."""
     check_dataset(name)
     missing = missing_files(name, root, report)
@@ -264,7 +289,7 @@ def fetch(name, root=DATA_ROOT, report=print):
         if not missing:
             report(f"{name}: fetched from {label}, verified by SHA-256, in {raw_folder(name, root)}")
             return
-    raise RuntimeError(
+    raise NotStored(
         f"could not fetch {name}; tried:\n  " + "\n  ".join(tried) +
         f"\nPlace the uncompressed files {missing} in {raw_folder(name, root)} by hand "
         "(their SHA-256 values are in qcnn/data.py) and run `qcnn data fetch` again.")
@@ -285,7 +310,7 @@ def resize_published(images, size=IMAGE_SIZE):
     from PIL import Image          # here, not at the top: only the reproduction notes use it
     images = np.asarray(images)
     if images.dtype != np.uint8:
-        raise TypeError(f"images must be uint8 grey levels (the raw files), got {images.dtype}")
+        raise InvalidInput(f"images must be uint8 grey levels (the raw files), got {images.dtype}")
     small = [np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
              for image in images]
     return torch.from_numpy(np.stack(small).astype(np.float32) / 255)
@@ -294,7 +319,7 @@ def resize_published(images, size=IMAGE_SIZE):
 def split_files(split):
     """The (images, labels) file names of 'train' or 'test'."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise InvalidInput(f"split must be 'train' or 'test', got {split!r}")
     prefix = "train" if split == "train" else "t10k"
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 
@@ -329,7 +354,7 @@ def agrees_with_raw(cached, raw_images, labels, size, spot=SPOT_CHECKS):
     return torch.equal(images[torch.from_numpy(drawn)], resize(raw_images[drawn], size))
 
 
-def load_raw(name, split, root=DATA_ROOT):
+def load_raw(name, split, root=None):
     """(images uint8 (n, 28, 28), labels uint8 (n,)) of split 'train' or 'test' as the official
     files hold them, after checking the files against their official SHA-256."""
     check_dataset(name)
@@ -337,12 +362,12 @@ def load_raw(name, split, root=DATA_ROOT):
     raw = {f: raw_folder(name, root) / f for f in names}
     raw = {f: path.read_bytes() if path.exists() else b"" for f, path in raw.items()}
     if not all(official(name, f, data) for f, data in raw.items()):
-        raise FileNotFoundError(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
+        raise NotStored(f"{name} ({split}) is missing from {raw_folder(name, root)} or "
                                 f"fails its checksum: run `qcnn data fetch {name}`")
     return tuple(idx_array(raw[f]) for f in names)
 
 
-def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
+def load(name, split, root=None, size=IMAGE_SIZE, report=print):
     """(images float32 (n, size, size) in [0, 1], labels int64 (n,)) for split 'train' or
     'test': 60000 or 10000 images. The split's raw files are checked against their official
     SHA-256 first (``load_raw``); the resized sets are cached (safetensors with the SHA-256 of
@@ -351,7 +376,7 @@ def load(name, split, root=DATA_ROOT, size=IMAGE_SIZE, report=print):
     raw_images, raw_labels = load_raw(name, split, root)
     names = split_files(split)
     key = hashlib.sha256("".join(FILES[name][f] for f in names).encode()).hexdigest()[:12]
-    cache = Path(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
+    cache = data_folder(root) / "cache" / f"{name}-{split}-{size}-{key}.safetensors"
     labels = torch.from_numpy(raw_labels.astype(np.int64))
     if cache.exists():
         cached = read_cache(cache)

@@ -1,31 +1,39 @@
-"""Which runs the paper and the book need: one place, read by ``qcnn reproduce``, the figures
-and the report.
+"""Which runs the paper and the book need: one registry of run families (``FAMILIES``), read by
+``qcnn reproduce``, the figures, the claims, the explorer and the notes; and the paper's numbers.
 
-- Fig. 2 (§4.2): d = 18, n = 9, seed 0, 90 epochs, both data sets, both partitions; these keep
-  weight snapshots during training (``SNAPSHOT_EPOCHS``).
-- The landscape (Fig. 3(b), the d-claim): d in LANDSCAPE_DS with n = d/2, x seeds 0-2 x both
-  data sets, up/down, 90 epochs, full data. In the paper d and n are one knob: eq. (47) is
-  eq. (46) with d_0 = 2n = d, and the stated parameter range (1320, 391200) is eq. (47) at
-  d = 2 and d = 40; the published code (``network.py``) sets ``modes = 2 * max_frequency`` and
-  ``r = modes``, layer widths k*r. Holding n at 9 would be another family of models.
-- The n-sweep (the explorer's extension, not the paper's): n in N_SWEEP at d = 18, both data
-  sets, up/down, seed 0.
-- The recipe evidence (reproduction notes): 3 full MNIST epochs with the batch-norm shift at 1
-  (ours), at 0 (PyTorch's default) and with the published code's settings.
-- ``quick``: every run of the plan with the quick recipe (``QUICK``: the paper's recipe for 2
-  epochs, about 90% MNIST test accuracy in half a minute on a laptop CPU), never drawn beside the
-  paper's runs.
+A family is one entry: its name, what it is for, its configs for each profile, which recipe it
+trains with, whether its runs feed the claims or the explorer, and which weight snapshots its
+runs keep. Every list of runs elsewhere is derived from the registry.
 
-Also here: the paper's own numbers that the book measures against, and the populations of
-stored runs that the figures, the report and the analyses use (every one says how much of its
-plan is stored). The environment variable QCNN_PROFILE picks the default profile.
+- ``fig2`` (Fig. 2, §4.2): d = 18, n = 9, seed 0, 90 epochs, both data sets, both partitions,
+  this book's recipe (beta = 1); these keep weight snapshots during training.
+- ``recipe``: the training recipe's evidence (reproduction notes), MNIST d = 18: this book's
+  recipe against beta = 0 and the published code's settings, one or two changed at a time.
+- ``landscape`` (Fig. 3(b), the d-claim): d in LANDSCAPE_DS with n = d/2, seeds 0-2, both data
+  sets, up/down, 90 epochs. In the paper d and n are one knob: eq. (47) is eq. (46) with
+  d_0 = 2n = d, and the stated parameter range (1320, 391200) is eq. (47) at d = 2 and d = 40;
+  the published code (``network.py``) sets ``modes = 2 * max_frequency`` and ``r = modes``.
+- ``n-sweep`` (the explorer's extension, not the paper's): n in N_SWEEP at d = 18, seed 0.
+- ``published``: the paper's own recipe (``PUBLISHED``: beta = 0, Xavier weights, float64, the
+  published schedule) at d = 18, both data sets, both partitions, seeds 0-2: the reference
+  population of the entropy claims. Left/right is this library's flattening: the published code
+  cannot make one (its ``rot90`` line is overwritten, and ``flatt_LR=False``).
+- ``partition-seeds``: this book's recipe, left/right, seeds 1 and 2 at d = 18, so that the
+  partition claim can set the gap between partitions beside the gap between seeds.
+- ``plateau``: what ends the beta = 0 plateau: the published recipe with a constant learning rate
+  (20 epochs) and with its first halving after 4 epochs (15 epochs).
+
+Profiles: ``paper`` (the default), and ``quick``, every family that has a quick form trained with
+the quick recipe (``QUICK``), never drawn beside the paper's runs. QCNN_PROFILE picks the
+default profile.
 """
 import os
+from dataclasses import dataclass
 
 from .config import Config
 from .data import DATASETS
+from .errors import check_choice
 from .model import PARTITIONS
-from .runs import stored_only
 
 PAPER = dict(d=18, n=9, epochs=90)
 # The quick recipe: the paper's model and recipe on all 60000 images for the first 2 of its 90
@@ -51,15 +59,32 @@ LAST = 5        # a run's accuracy without choosing an epoch: the mean of its la
 
 
 def check_profile(profile):
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {profile!r}")
-    return profile
+    return check_choice("profile", profile, PROFILES)
 
 
 def current_profile():
     """QCNN_PROFILE, else 'paper'."""
     return check_profile(os.environ.get("QCNN_PROFILE", "paper"))
 
+
+# The published code's recipe (github.com/vanagia/entangled-q-cnn): batch-norm shift 0 (PyTorch's
+# default), Xavier-uniform weights (layers.py 104, 178), float64 (main.py 21, torchTN.py 7), the
+# first halving after 9 epochs (training.py 69-71).
+PUBLISHED = dict(init="default", weight_init="xavier", dtype="float64", lr_schedule="published")
+RECIPES = {"book": "this book's recipe (beta = 1, PyTorch's initial weights, float32)",
+           "published": "the paper's recipe (the published code: beta = 0, Xavier weights, float64)"}
+
+
+def recipe_of(config):
+    """'book', 'published' (whatever the schedule) or 'other': the recipe a run trains with."""
+    if (config.init, config.weight_init, config.dtype) == ("shift1", "torch", "float32"):
+        return "book"
+    if all(getattr(config, k) == v for k, v in PUBLISHED.items() if k != "lr_schedule"):
+        return "published"
+    return "other"
+
+
+# ------------------------------------------------------------------------ the families
 
 def fig2_configs(profile="paper"):
     """The four d = 18 runs of Fig. 2: {(dataset, partition): Config}."""
@@ -68,41 +93,16 @@ def fig2_configs(profile="paper"):
             for ds in DATASETS for part in PARTITIONS}
 
 
-def landscape_configs(profile="paper"):
-    """Fig. 3(b)'s many runs: every d (with n = d/2) and seed, both data sets, up/down, in the
-    order that gives the most science first: seed 0 at every d, then seeds 1 and 2 at
-    d = 12-40 (what the d-claim needs), then the rest."""
-    if check_profile(profile) == "quick":
-        ds_, seeds = (4, 18), (0, 1)
-        spec = QUICK
-    else:
-        ds_, seeds = LANDSCAPE_DS, LANDSCAPE_SEEDS
-        spec = PAPER
-    configs = [Config(dataset=ds, seed=seed, **dict(spec, d=d, n=d // 2))
-               for ds in DATASETS for d in ds_ for seed in seeds]
-    return sorted(configs, key=lambda c: (c.seed > 0, c.seed > 0 and c.d < 12, c.seed, c.d))
-
-
-def n_sweep_configs(profile="paper"):
-    """d = 18, n in N_SWEEP, both data sets (up/down, seed 0)."""
-    ns = N_SWEEP if check_profile(profile) == "paper" else (2, 9)
-    return [Config(dataset=ds, **dict(PROFILES[profile], n=n)) for ds in DATASETS for n in ns]
-
-
-# The published code's recipe (github.com/vanagia/entangled-q-cnn): batch-norm shift 0 (PyTorch's
-# default), Xavier-uniform weights (layers.py 104, 178), float64 (main.py 21, torchTN.py 7), the
-# first halving after 9 epochs (training.py 69-71).
-PUBLISHED = dict(init="default", weight_init="xavier", dtype="float64", lr_schedule="published")
-
-
-def recipe_configs():
+def recipe_configs(profile="paper"):
     """The training recipe's evidence, {name: Config}, all MNIST, d = 18, everything else the
     paper's: this book's recipe (beta = 1) and beta = 0 for 3 epochs (and beta = 0 with the
     published schedule, identical for 3 epochs: a determinism check); the published recipe for
     the paper's 90 epochs (it learns); for 20 epochs each, the runs that change one or both of its
     float64 and Xavier weights back (the last is PyTorch's defaults with the published schedule),
     and PyTorch's defaults with the paper's schedule. Together they separate the causes of the
-    beta = 0 plateau."""
+    beta = 0 plateau. No quick form."""
+    if check_profile(profile) != "paper":
+        return {}
     torch_defaults = dict(PUBLISHED, weight_init="torch", dtype="float32")
     return {"shift1": Config(epochs=3), "default": Config(epochs=3, init="default"),
             "default, published schedule": Config(epochs=3, init="default", lr_schedule="published"),
@@ -113,32 +113,114 @@ def recipe_configs():
             "PyTorch defaults": Config(epochs=20, init="default")}
 
 
-def all_configs(profile="paper"):
-    """Every run of a profile, without repeats, in the order ``qcnn reproduce`` makes them:
-    Fig. 2 and the recipe first, then the landscape's seed 0, the n-sweep, the other seeds."""
-    configs = list(fig2_configs(profile).values())
-    if profile == "paper":
-        configs += recipe_configs().values()
-    landscape = landscape_configs(profile)
-    configs += [c for c in landscape if c.seed == 0] + n_sweep_configs(profile)
-    configs += [c for c in landscape if c.seed != 0]
-    return list(dict.fromkeys(configs))
+def landscape_configs(profile="paper"):
+    """Fig. 3(b)'s many runs: every d (with n = d/2) and seed, both data sets, up/down, in the
+    order that gives the most science first: seed 0 at every d, then seeds 1 and 2 at
+    d = 12-40 (what the d-claim needs), then the rest. Quick: d = 2, 4 and seeds 0, 1 (a few
+    seconds a run)."""
+    ds_, seeds = (LANDSCAPE_DS, LANDSCAPE_SEEDS) if check_profile(profile) == "paper" else ((2, 4), (0, 1))
+    configs = [Config(dataset=ds, seed=seed, **dict(PROFILES[profile], d=d, n=d // 2))
+               for ds in DATASETS for d in ds_ for seed in seeds]
+    return sorted(configs, key=lambda c: (c.seed > 0, c.seed > 0 and c.d < 12, c.seed, c.d))
+
+
+def n_sweep_configs(profile="paper"):
+    """d = 18, n in N_SWEEP, both data sets (up/down, seed 0). Quick: n = 2, 9."""
+    ns = N_SWEEP if check_profile(profile) == "paper" else (2, 9)
+    return [Config(dataset=ds, **dict(PROFILES[profile], n=n)) for ds in DATASETS for n in ns]
+
+
+def published_configs(profile="paper"):
+    """The paper's recipe at d = 18: both data sets and partitions, seeds 0-2 (no quick form:
+    its first 9 epochs are a plateau at chance)."""
+    if check_profile(profile) != "paper":
+        return []
+    return [Config(dataset=ds, partition=part, seed=seed, **PAPER, **PUBLISHED)
+            for ds in DATASETS for part in PARTITIONS for seed in LANDSCAPE_SEEDS]
+
+
+def partition_seed_configs(profile="paper"):
+    """This book's recipe, left/right, seeds 1 and 2 at d = 18, both data sets."""
+    if check_profile(profile) != "paper":
+        return []
+    return [Config(dataset=ds, partition="leftright", seed=seed, **PAPER)
+            for ds in DATASETS for seed in (1, 2)]
+
+
+def plateau_configs(profile="paper"):
+    """The published recipe (MNIST, d = 18, seed 0) with a constant learning rate for 20
+    epochs and with its first halving after 4 epochs for 15: {name: Config}."""
+    if check_profile(profile) != "paper":
+        return {}
+    return {"constant learning rate": Config(epochs=20, **dict(PUBLISHED, lr_schedule="constant")),
+            "first halving after 4 epochs": Config(epochs=15, **dict(PUBLISHED, lr_schedule="early"))}
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of runs: ``configs(profile)`` gives its runs; ``claims``: its runs are judged
+    by the claims table; ``explorer``: the explorer shows them; ``snapshots``: the epochs whose
+    weights its paper-profile runs keep."""
+    name: str
+    about: str
+    configs: object
+    claims: bool = False
+    explorer: bool = False
+    snapshots: tuple = ()
+
+    def runs(self, profile="paper"):
+        configs = self.configs(profile)
+        return list(configs.values() if isinstance(configs, dict) else configs)
+
+
+FAMILIES = {f.name: f for f in (
+    Family("fig2", "Figure 2: d = 18, seed 0, both data sets and partitions", fig2_configs,
+           claims=True, explorer=True, snapshots=SNAPSHOT_EPOCHS),
+    Family("recipe", "the training recipe's evidence (reproduction notes)", recipe_configs),
+    Family("landscape", "Figure 3(b) and the d-claim: d = 2-40 with n = d/2, seeds 0-2",
+           landscape_configs, claims=True, explorer=True),
+    Family("n-sweep", "n = 1-9 at d = 18 (this book's extension)", n_sweep_configs,
+           claims=True, explorer=True),
+    Family("published", "the paper's recipe at d = 18, seeds 0-2, both partitions",
+           published_configs, claims=True),
+    Family("partition-seeds", "this book's recipe, left/right, seeds 1-2 at d = 18",
+           partition_seed_configs, claims=True),
+    Family("plateau", "what ends the beta = 0 plateau: constant and early-halving schedules",
+           plateau_configs),
+)}
+
+
+def family(name):
+    return FAMILIES[check_choice("family", name, FAMILIES)]
+
+
+def all_configs(profile="paper", families=None):
+    """Every run of the profile (of ``families``, default all), in registry order, without
+    repeats: the order ``qcnn reproduce`` makes them in."""
+    names = families or list(FAMILIES)
+    return list(dict.fromkeys(c for name in names for c in family(name).runs(profile)))
+
+
+def claims_configs(profile="paper"):
+    """The runs of the families that feed the claims."""
+    return all_configs(profile, [f.name for f in FAMILIES.values() if f.claims])
+
+
+def explorer_configs():
+    """The paper-scale runs the explorer may show."""
+    return all_configs("paper", [f.name for f in FAMILIES.values() if f.explorer])
 
 
 def snapshots_for(config):
-    """The epochs at which a run keeps its weights besides the end: Fig. 2's runs only."""
-    if config in fig2_configs("paper").values():
-        return tuple(e for e in SNAPSHOT_EPOCHS if e <= config.epochs)
+    """The epochs at which a run keeps its weights besides the end (its family's, at the
+    paper's scale)."""
+    for f in FAMILIES.values():
+        if f.snapshots and config in f.runs("paper"):
+            return tuple(e for e in f.snapshots if e <= config.epochs)
     return ()
 
 
 # ----------------------------------------------------------- populations of stored runs
-
-def stored_count(configs):
-    """'k of N runs stored' for a caption or title."""
-    configs = list(configs)
-    return f"{len(stored_only(configs))} of {len(configs)} runs stored"
-
 
 def initial_state(config):
     """What fixes a run's initial weights, and with them the entropy at step 0: not the data
@@ -158,27 +240,26 @@ def by_dataset(configs):
     return {name: [c for (dataset, _), c in chosen.items() if dataset == name] for name in DATASETS}
 
 
-def paper_runs(profile="paper"):
-    """Every stored run of the profile that trains with the book's recipe (Fig. 2, the
-    landscape and the n-sweep), without repeats: the population of Fig. 3(b) and the claims."""
-    return stored_only(dict.fromkeys([*fig2_configs(profile).values(), *landscape_configs(profile),
-                                      *n_sweep_configs(profile)]))
+def paper_runs(store, profile="paper"):
+    """Every stored run of the profile that trains with the book's recipe in the families that
+    feed the claims, without repeats: the population of Fig. 3(b) and the claims."""
+    return store.stored(c for c in claims_configs(profile) if recipe_of(c) == "book")
 
 
-def landscape_runs(profile="paper"):
+def landscape_runs(store, profile="paper"):
     """The stored runs of the landscape (every d and seed, both data sets)."""
-    return stored_only(landscape_configs(profile))
+    return store.stored(landscape_configs(profile))
 
 
 def first_epoch_of(profile):
     """Where Fig. 3 starts: epoch 30 for the paper (§4.2 discards "the data before the thirtieth
-    epoch" for their large fluctuations), the second half of the quick runs."""
-    return 30 if profile == "paper" else PROFILES[profile]["epochs"] // 2 + 1
+    epoch" for their large fluctuations), the last epoch of the quick runs."""
+    return 30 if profile == "paper" else PROFILES[profile]["epochs"]
 
 
-def seed_runs(profile="paper"):
+def seed_runs(store, profile="paper"):
     """The stored d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
-    return {name: sorted((c for c in landscape_runs(profile) if c.d == 18 and c.dataset == name),
+    return {name: sorted((c for c in landscape_runs(store, profile) if c.d == 18 and c.dataset == name),
                          key=lambda c: c.seed) for name in DATASETS}
 
 
@@ -188,9 +269,9 @@ def seed_runs(profile="paper"):
 MIN_ACROSS_DS = 5
 
 
-def across_population(profile, name):
+def across_population(store, profile, name):
     """The stored landscape runs of data set ``name`` whose d has two seeds or more: the runs
     of the across-run correlation within d. Empty while fewer than MIN_ACROSS_DS d's qualify."""
-    configs = [c for c in landscape_runs(profile) if c.dataset == name]
+    configs = [c for c in landscape_runs(store, profile) if c.dataset == name]
     configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
     return configs if len({c.d for c in configs}) >= MIN_ACROSS_DS else []

@@ -1,6 +1,6 @@
 """The d and n explorer: what the channel scale d and the Fourier cutoff n do.
 
-``draw_view(d, n)`` draws one view, three rows:
+``draw_view(store, d, n)`` draws one view, three rows:
 - n, the local Hilbert space C^(2n+1) (eqs. 19-25): the basis functions, the Dirichlet kernel
   <x|x'> = D_n(x - x'), how distinguishable two grey levels are, and the overlap <x|x'> of
   whole MNIST images, same class against different classes, which collapses as n grows;
@@ -17,7 +17,7 @@ the view of every (d, n) of the grid (the landscape's d's against every n of the
 the n-sweep) into ``book/_static/explorer/`` and returns a
 block of HTML whose sliders switch between them in the page itself: no kernel, no network.
 ``Explorer`` puts ipywidgets sliders over ``draw_view`` in a live kernel, where it can also
-train a quick (smoke-test) model for the chosen (d, n) with a progress bar.
+train a model for the chosen (d, n) with the quick recipe, with a progress bar.
 """
 import functools
 import hashlib
@@ -35,14 +35,12 @@ from .basis import dirichlet_kernel
 from .config import Config, run_id
 from .cuts import min_cut_bound, subtree_entropies, subtree_region
 from .data import DATASETS, load, missing_files
-from .experiments import (LANDSCAPE_DS, N_SWEEP, QUICK, fig2_configs, landscape_configs,
-                          n_sweep_configs)
-from .figures import (COLORS, NAMES, code_version, draw_basis, draw_dirichlet, run_curves,
+from .errors import NonFinite
+from .experiments import LANDSCAPE_DS, N_SWEEP, QUICK, explorer_configs
+from .figures import (COLORS, NAMES, code_record, draw_basis, draw_dirichlet, run_curves,
                       run_record)
 from .model import QCNN, channel_widths, parameter_count, parameter_count_eq47
-from .runs import REPO_ROOT, get_run, stored, stored_only, trained_model
-
-STATIC_DIR = REPO_ROOT / "book" / "_static" / "explorer"
+from .runs import make_run
 EXPLORER_NS = tuple(sorted(set(N_SWEEP) | {d // 2 for d in LANDSCAPE_DS}))
 
 
@@ -59,27 +57,24 @@ def architecture_summary(d, n, n_pixels=256, n_classes=10):
 
 # ------------------------------------------------------------------------- stored results
 
-def paper_configs():
-    """The paper-scale runs the explorer may show: the landscape, the n-sweep, Fig. 2."""
-    return list(dict.fromkeys([*landscape_configs(), *n_sweep_configs(), *fig2_configs().values()]))
-
-
-@functools.lru_cache(maxsize=1)
-def stored_results():
+def stored_results(store):
     """{run id: (config, metrics, per-level class-mean entropies of the final weights)} of the
-    paper-scale runs in the store."""
+    paper-scale runs in the store that the explorer shows (``experiments.explorer_configs``),
+    memoised on the runs' files."""
     results = {}
-    for config in stored_only(paper_configs()):
-        levels = subtree_entropies(trained_model(config).double()).mean(1).numpy()
-        results[run_id(config)] = (config, stored(config)[0], levels)
+    for config in store.stored(explorer_configs()):
+        directory = store.run_dir(config)
+        levels = store.memo(("levels", run_id(config)), [directory / "model.safetensors"],
+                            lambda c=config: subtree_entropies(store.model(c).double()).mean(1).numpy())
+        results[run_id(config)] = (config, store.metrics(config), levels)
     return results
 
 
-@functools.lru_cache(maxsize=1)
-def image_pairs(pairs=400, seed=0):
-    """Random pairs (a, b) of distinct MNIST test images, ``pairs`` of the same class and
-    ``pairs`` of different classes: {"same": [(a, b), ...], "different": [...]}."""
-    _, labels = load("mnist", "test")
+@functools.lru_cache(maxsize=None)
+def image_pairs(data, pairs=400, seed=0):
+    """Random pairs (a, b) of distinct MNIST test images (in the folder ``data``), ``pairs`` of
+    the same class and ``pairs`` of different classes: {"same": [(a, b), ...], "different": [...]}."""
+    _, labels = load("mnist", "test", data)
     rng = np.random.default_rng(seed)
     result = {"same": [], "different": []}
     while min(len(v) for v in result.values()) < pairs:
@@ -91,14 +86,15 @@ def image_pairs(pairs=400, seed=0):
 
 
 @functools.lru_cache(maxsize=None)
-def image_overlaps(n):
+def image_overlaps(data, n):
     """log10 |<x|x'>| / <x|x> = sum_p log10 |D_n(x_p - x'_p) / (2n + 1)| for the pairs of
-    ``image_pairs``: {"same": [...], "different": [...]} (empty without the data)."""
-    if missing_files("mnist", report=lambda *_: None):
+    ``image_pairs``: {"same": [...], "different": [...]} (empty without the data). The data sets
+    are fixed (checked against their SHA-256), so this is cached per folder and n."""
+    if missing_files("mnist", data, report=lambda *_: None):
         return {"same": [], "different": []}
-    images, _ = load("mnist", "test")
+    images, _ = load("mnist", "test", data)
     result = {}
-    for kind, pairs in image_pairs().items():
+    for kind, pairs in image_pairs(data).items():
         a, b = (torch.tensor([p[i] for p in pairs]) for i in (0, 1))
         ratio = dirichlet_kernel((images[a] - images[b]).double().flatten(1), n) / (2 * n + 1)
         result[kind] = torch.log10(ratio.abs().clamp(min=1e-300)).sum(1).tolist()
@@ -118,9 +114,9 @@ def draw_distinguishability(n, ax):
            title=f"two grey levels, n = {n}")
 
 
-def draw_overlaps(n, ax):
+def draw_overlaps(store, n, ax):
     """Histograms of log10 |<x|x'>| / <x|x> for pairs of MNIST test images."""
-    overlaps = image_overlaps(n)
+    overlaps = image_overlaps(store.data, n)
     if not overlaps["same"]:
         ax.text(0.5, 0.5, "MNIST not fetched\n(qcnn data fetch mnist)", ha="center", va="center",
                 transform=ax.transAxes)
@@ -181,8 +177,8 @@ def draw_against(results, key, chosen, ax, quantity, label):
 def draw_curves(results, ax, d, n):
     """Class-mean entropy during training of the stored runs at (d, n)."""
     for config, metrics, _ in results:
-        log = metrics["entropy_log"]
-        ax.plot(log["epoch"], np.mean(log["entropy"], axis=1), lw=0.8, color=COLORS[config.dataset],
+        log = metrics.entropy_log
+        ax.plot(log.epoch, np.mean(log.entropy, axis=1), lw=0.8, color=COLORS[config.dataset],
                 ls="-" if config.partition == "updown" else "--",
                 label=f"{NAMES[config.dataset]} s{config.seed} {config.partition}")
     if results:
@@ -193,21 +189,21 @@ def draw_curves(results, ax, d, n):
     ax.set(xlabel="epoch", ylabel="entropy (nats), class mean", title=f"runs at d = {d}, n = {n}")
 
 
-def draw_view(d, n):
+def draw_view(store, d, n):
     """The explorer's view of (d, n); returns (figure, summary)."""
     summary = architecture_summary(d, n)
-    results = list(stored_results().values())
+    results = list(stored_results(store).values())
     here = [r for r in results if (r[0].d, r[0].n) == (d, n)]
     summary["stored_runs"] = sorted(run_id(r[0]) for r in here)
     fig, axes = plt.subplots(3, 4, figsize=(17, 11))
     draw_basis(n, axes[0, 0])
     draw_dirichlet(sorted({1, 2, 4, 9, n}), axes[0, 1], highlight=n)
     draw_distinguishability(n, axes[0, 2])
-    draw_overlaps(n, axes[0, 3])
+    draw_overlaps(store, n, axes[0, 3])
     draw_summary(summary, axes[1, 0])
     draw_capacity(summary, here, axes[1, 1])
     final_entropy = ("top-cut entropy, final (nats)", lambda m, levels: levels[-1])
-    best_accuracy = ("best test accuracy", lambda m, levels: max(m["test_accuracy"]))
+    best_accuracy = ("best test accuracy", lambda m, levels: max(m.test_accuracy))
     draw_against(results, "d", d, axes[1, 2], final_entropy[1], final_entropy[0])
     draw_curves(here, axes[1, 3], d, n)
     draw_against(results, "d", d, axes[2, 0], best_accuracy[1], best_accuracy[0])
@@ -231,30 +227,32 @@ def draw_view(d, n):
 
 # --------------------------------------------------------------- the page and the kernel
 
-def view_png(d, n, dpi=60):
-    fig, summary = draw_view(d, n)
+def view_png(store, d, n, dpi=60):
+    fig, summary = draw_view(store, d, n)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue(), summary
 
 
-def views_key(ds, ns):
-    """What the static views depend on: the package's code, the stored paper-scale runs (their
-    metrics) and the grid. Equal keys mean the drawn views can be reused."""
-    text = json.dumps([code_version()["qcnn_sha256"], list(ds), list(ns),
-                       sorted(run_record(c)["metrics_sha256"] + run_id(c)
-                              for c in stored_only(paper_configs()))])
+def views_key(store, ds, ns):
+    """What the static views depend on: the code that draws them (``figures.code_record``), the
+    stored paper-scale runs (their metrics) and the grid. Equal keys mean the drawn views can be
+    reused."""
+    text = json.dumps([code_record(draw_view)["sha256"], list(ds), list(ns),
+                       sorted(run_record(store, c)["metrics_sha256"] + run_id(c)
+                              for c in store.stored(explorer_configs()))])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def static_explorer(ds=LANDSCAPE_DS, ns=EXPLORER_NS, directory=STATIC_DIR):
-    """Draw the view of every (d, n) into ``directory`` (d<d>-n<n>.png, and views.json with
-    what each view shows and the key of what drew them) and return HTML whose two sliders switch
-    between them in the page. Views drawn before from the same code and runs are reused."""
-    directory = Path(directory)
+def static_explorer(store, ds=LANDSCAPE_DS, ns=EXPLORER_NS, directory=None):
+    """Draw the view of every (d, n) into ``directory`` (default: the book's
+    _static/explorer/; d<d>-n<n>.png, and views.json with what each view shows and the key of
+    what drew them) and return HTML whose two sliders switch between them in the page. Views
+    drawn before from the same code and runs are reused."""
+    directory = Path(directory) if directory else store.root / "book" / "_static" / "explorer"
     directory.mkdir(parents=True, exist_ok=True)
-    key, index = views_key(ds, ns), directory / "views.json"
+    key, index = views_key(store, ds, ns), directory / "views.json"
     names = [f"d{d}-n{n}.png" for d in ds for n in ns]
     if index.exists() and all((directory / name).exists() for name in names):
         saved = json.loads(index.read_text())
@@ -263,7 +261,7 @@ def static_explorer(ds=LANDSCAPE_DS, ns=EXPLORER_NS, directory=STATIC_DIR):
     record = {}
     for d in ds:
         for n in ns:
-            png, summary = view_png(d, n)
+            png, summary = view_png(store, d, n)
             (directory / f"d{d}-n{n}.png").write_bytes(png)
             record[f"{d},{n}"] = {k: summary[k] for k in ("parameters", "entropy_bound", "stored_runs")}
     index.write_text(json.dumps({"key": key, "views": record}, indent=1, sort_keys=True) + "\n")
@@ -305,11 +303,13 @@ def explorer_html(ds, ns, record, url):
 
 class Explorer:
     """Sliders for d and n over ``draw_view`` in a live kernel (a PNG in an image widget), and a
-    button that trains a quick smoke-test model for the chosen (d, n) on MNIST, with a progress
-    bar, shown apart from the paper-scale panels. ``figure``/``summary``: what was drawn last."""
+    button that trains a model for the chosen (d, n) on MNIST with the quick recipe, with a
+    progress bar, shown apart from the paper-scale panels. ``figure``/``summary``: what was drawn
+    last."""
 
-    def __init__(self, d=18, n=9):
+    def __init__(self, store, d=18, n=9):
         import ipywidgets as widgets
+        self.store = store
         self.d_slider = widgets.IntSlider(value=d, min=1, max=max(LANDSCAPE_DS), description="d")
         self.n_slider = widgets.IntSlider(value=n, min=1, max=max(EXPLORER_NS), description="n")
         self.image = widgets.Image(format="png")
@@ -326,7 +326,7 @@ class Explorer:
         self.redraw()
 
     def redraw(self, change=None):
-        self.figure, self.summary = draw_view(self.d_slider.value, self.n_slider.value)
+        self.figure, self.summary = draw_view(self.store, self.d_slider.value, self.n_slider.value)
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=70)
         plt.close(self.figure)
@@ -339,11 +339,11 @@ class Explorer:
             self.quick.clear_output()
             started = time.perf_counter()
             try:
-                _, metrics = get_run(config, progress=True)
-            except FloatingPointError as error:      # a short run can leave the floats
+                _, metrics = make_run(config, self.store, progress=True)
+            except NonFinite as error:               # a short run can leave the floats
                 print(f"the quick run {run_id(config)} did not finish: {error}")
                 return
-            print(f"quick run {run_id(config)}: test accuracy {metrics['test_accuracy'][-1]:.2%} "
+            print(f"quick run {run_id(config)}: test accuracy {metrics.test_accuracy[-1]:.2%} "
                   f"after {config.epochs} of the paper's 90 epochs, in "
                   f"{time.perf_counter() - started:.0f} s (not the paper's scale)")
             fig = run_curves(metrics, f"quick run {run_id(config)}: d = {config.d}, "

@@ -1,21 +1,25 @@
 """Drawing only: one function per figure, each registered in ``FIGURES``.
 
-Every figure function reads stored runs (``qcnn.experiments`` says which), precomputed analyses
-(``qcnn.analysis``) or committed weights, draws, and ``save``s ``figures/<name>.png``, ``.pdf``
-and ``<name>.json``: the runs it used (id, config, the commit that trained it, a hash of its
-metrics), its other inputs and the code that drew it (a hash of the ``qcnn`` sources and the
+Every figure function takes the store (``qcnn.store.Store``), reads stored runs
+(``qcnn.experiments`` says which), precomputed analyses or committed weights, draws, and
+``save``s ``figures/<name>.png``, ``.pdf`` and ``<name>.json``: the runs it used (id, config,
+the commit that trained it, a hash of its metrics), its other inputs and the code that drew it
+(``code_record``: a hash of the function, the helpers and the library modules it uses, and the
 last commit that changed them), so the same code and runs give the same files on every
-rebuild. The book and ``qcnn figures`` call the same functions; in a chapter,
-``glue_figure(fig)`` glues a figure and its provenance note for a captioned MyST figure.
+rebuild, and editing code a figure does not use leaves its files alone. The book and ``qcnn
+figures`` call the same functions; in a chapter, ``glue_figure(fig)`` glues a figure and its
+provenance note for a captioned MyST figure.
 
 Figures of the paper: ``fig1`` .. ``fig3b``. The book's own: ``accuracy_vs_d`` (the d-claim),
 ``entropy_over_seeds``, ``correlation_tests``, the chapter on every cut (``cuts_*``), and the
 chapters' illustrations (``basis``, ``born_rule``, ``half_turn``, ``entropy_by_label``).
 
-Profiles: ``paper`` (the default) or ``quick`` (the smoke profile; its figures go to
+Profiles: ``paper`` (the default) or ``quick`` (the quick recipe's runs; their figures go to
 ``figures/quick/``, never beside the paper's). The environment variable QCNN_PROFILE picks one.
 """
+import ast
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -29,7 +33,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from . import stats  # noqa: E402
-from .analysis import ANALYSES_ROOT, fig2_entries, load_analysis  # noqa: E402
 from .basis import dirichlet_kernel, extended_features  # noqa: E402
 from .config import run_id  # noqa: E402
 from .data import DATASETS, load  # noqa: E402
@@ -37,9 +40,9 @@ from .experiments import (D_CLAIM, LAST, PAPER_ACCURACY, across_population,  # n
                           by_dataset, current_profile, fig2_configs, first_epoch_of,
                           landscape_configs, landscape_runs, paper_runs, seed_runs)
 from .model import born_probabilities, parameter_count_eq47, predict  # noqa: E402
-from .runs import REPO_ROOT, stored, trained_model  # noqa: E402
+from .findings import fig2_entries  # noqa: E402
 
-FIGURES_ROOT = REPO_ROOT / "figures"
+PACKAGE = Path(__file__).resolve().parent
 
 # The style, shared with the explorer.
 NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -62,43 +65,88 @@ def figure(kind):
 
 # ----------------------------------------------------------------------------- provenance
 
-def figures_dir(profile, out_dir=None):
-    """figures/ for the paper profile, figures/quick/ (not committed) for the smoke profile."""
-    return Path(out_dir) if out_dir else FIGURES_ROOT / ("" if profile == "paper" else profile)
+def figures_dir(store, profile, out_dir=None):
+    """The store's figures/ for the paper profile, figures/quick/ (not committed) for the quick
+    profile, or ``out_dir``."""
+    return Path(out_dir) if out_dir else store.figures / ("" if profile == "paper" else profile)
 
 
-def relative(path):
-    """A path relative to the repository where it lies inside it."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
+def relative(path, root):
+    """A path relative to ``root`` where it lies inside it."""
+    path, root = Path(path).resolve(), Path(root).resolve()
+    return str(path.relative_to(root) if path.is_relative_to(root) else path)
 
 
-def code_version():
-    """The drawing code: SHA-256 of the qcnn sources and the last commit that changed them."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "qcnn").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "--", "qcnn"],
+def imported_modules(name, found=None):
+    """The qcnn modules that module ``name`` imports, directly or through others (itself
+    included), read from the sources."""
+    found = set() if found is None else found
+    if name in found:
+        return found
+    found.add(name)
+    tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for module in ([node.module] if node.module else [a.name for a in node.names]):
+                if (PACKAGE / f"{module}.py").exists():
+                    imported_modules(module, found)
+    return found
+
+
+def code_record(function):
+    """What a drawing depends on: the source of ``function`` and of every function and value of
+    its module that it uses (transitively), and the qcnn modules those use, with their imports.
+    {"sha256" of all that, "modules", "last_commit" that changed those files}: editing code a
+    figure does not use leaves its record, and its files, unchanged."""
+    module_globals, own, modules = function.__globals__, {}, set()
+    todo = [function]
+    while todo:
+        current = todo.pop()
+        codes, names = [current.__code__], set()
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes += [c for c in code.co_consts if inspect.iscode(c)]
+        for name in sorted(names - set(own)):
+            value = module_globals.get(name)
+            home = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+            if inspect.isfunction(value) and value.__module__ == function.__module__:
+                own[name] = inspect.getsource(value)
+                todo.append(value)
+            elif home.startswith("qcnn.") and home != function.__module__:
+                modules.add(home.split(".")[1])
+            elif isinstance(value, (str, int, float, tuple, list, dict)):
+                try:
+                    own[name] = json.dumps(value, sort_keys=True)     # constants, not registries
+                except TypeError:
+                    pass
+    modules = sorted(set().union(*(imported_modules(m) for m in modules)) if modules else set())
+    digest = hashlib.sha256(json.dumps(own, sort_keys=True).encode())
+    for name in modules:
+        digest.update((PACKAGE / f"{name}.py").read_bytes())
+    files = [str(PACKAGE / f"{m}.py") for m in [*modules, function.__module__.split(".")[1]]]
+    commit = subprocess.run(["git", "-C", str(PACKAGE), "log", "-1", "--format=%H", "--", *files],
                             capture_output=True, text=True).stdout.strip() or "unknown"
-    return {"qcnn_sha256": digest.hexdigest()[:16], "qcnn_last_commit": commit}
+    return {"sha256": digest.hexdigest()[:16], "modules": modules, "last_commit": commit}
 
 
-def run_record(config):
-    metrics, provenance = stored(config)
-    text = json.dumps(metrics, sort_keys=True).encode()
-    return {"run_id": run_id(config), "config": config.to_dict(), "trained_at": provenance["commit"],
-            "device": provenance["device"], "metrics_sha256": hashlib.sha256(text).hexdigest()[:16]}
+def run_record(store, config):
+    run = store.run(config)
+    text = json.dumps(run.metrics.to_json(), sort_keys=True).encode()
+    return {"run_id": run_id(config), "config": config.to_dict(), "trained_at": run.provenance.commit,
+            "device": run.provenance.device, "metrics_sha256": hashlib.sha256(text).hexdigest()[:16]}
 
 
-def save(fig, name, configs, out_dir, inputs=()):
+def save(store, fig, name, configs, out_dir, inputs=()):
     """Write <name>.png, .pdf and .json (provenance: runs, other inputs, code) to ``out_dir``;
     the record is also ``fig.provenance``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
     fig.savefig(out_dir / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
-    record = {"figure": name, "directory": relative(out_dir), "code": code_version(),
-              "runs": [run_record(c) for c in configs], "inputs": list(inputs)}
+    record = {"figure": name, "directory": relative(out_dir, store.root),
+              "code": code_record(FIGURES[name][1]),
+              "runs": [run_record(store, c) for c in configs], "inputs": list(inputs)}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     fig.provenance = record
     return fig
@@ -110,8 +158,8 @@ def provenance_note(fig):
     runs = len(record["runs"])
     used = f"{runs} stored run{'s' * (runs != 1)}" if runs else "the code alone"
     extra = f" and {', '.join(record['inputs'])}" if record["inputs"] else ""
-    return (f"Drawn from {used}{extra} by qcnn {record['code']['qcnn_sha256']}; runs, "
-            f"commits and hashes in {record['directory']}/{record['figure']}.json.")
+    return (f"Drawn from {used}{extra} by code {record['code']['sha256']}; runs, commits and "
+            f"hashes in {record['directory']}/{record['figure']}.json.")
 
 
 def glue_figure(fig, name=None):
@@ -126,11 +174,11 @@ def glue_figure(fig, name=None):
     plt.close(fig)
 
 
-def analysis_input():
-    """The stored analysis and the line that names it (with its hash) in a figure's record."""
-    path = ANALYSES_ROOT / "cuts.json"
-    analysis = load_analysis(path)
-    return analysis, f"{relative(path)} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
+def analysis_input(store):
+    """The stored cuts analysis and the line that names it (with its hash) in a figure's record."""
+    path = store.analyses / "cuts.json"
+    analysis = store.analysis("cuts")
+    return analysis, f"{relative(path, store.root)} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
 
 
 def d_colors(ds):
@@ -143,11 +191,11 @@ def d_colors(ds):
 
 def entropy_by_class(metrics, ax, title=""):
     """Each label's entropy during training (thin lines) and their average (thick)."""
-    log = metrics["entropy_log"]
-    entropy = np.array(log["entropy"])
+    log = metrics.entropy_log
+    entropy = np.array(log.entropy)
     for y in range(entropy.shape[1]):
-        ax.plot(log["epoch"], entropy[:, y], lw=0.7, alpha=0.6, label=f"y = {y}")
-    ax.plot(log["epoch"], entropy.mean(1), color="black", lw=2, label="average")
+        ax.plot(log.epoch, entropy[:, y], lw=0.7, alpha=0.6, label=f"y = {y}")
+    ax.plot(log.epoch, entropy.mean(1), color="black", lw=2, label="average")
     ax.set(xlabel="epoch", ylabel="entropy (nats)", title=title)
     ax.legend(fontsize=6, ncol=2)
     ax.grid(alpha=0.3)
@@ -158,8 +206,8 @@ def run_curves(metrics, title=""):
     training chapter and the explorer's quick run show it for any run)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     for key, style in (("train", "-"), ("test", "--")):
-        axes[0].plot(metrics["epoch"], metrics[f"{key}_accuracy"], style, label=f"{key} (eval mode)")
-        axes[1].plot(metrics["epoch"], metrics[f"{key}_cost"], style, label=f"{key} (eval mode)")
+        axes[0].plot(metrics.epoch, getattr(metrics, f"{key}_accuracy"), style, label=f"{key} (eval mode)")
+        axes[1].plot(metrics.epoch, getattr(metrics, f"{key}_cost"), style, label=f"{key} (eval mode)")
     axes[0].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     axes[1].set(xlabel="epoch", ylabel="cost (eq. 48)", yscale="log", title="cost")
     for ax in axes[:2]:
@@ -171,15 +219,28 @@ def run_curves(metrics, title=""):
     return fig
 
 
-def _fig2_runs(partition, profile):
+def _fig2_runs(store, partition, profile):
+    """The stored Fig. 2 runs of ``partition`` (both data sets when both are stored)."""
     configs = fig2_configs(profile)
-    return [configs[(ds, partition)] for ds in DATASETS]
+    return store.stored(configs[(ds, partition)] for ds in DATASETS)
+
+
+def legend(ax, **options):
+    """The axes' legend, if anything in it has a label."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
+
+
+def not_stored(ax, what):
+    """An empty panel that says what is not stored yet (and how to make it)."""
+    ax.text(0.5, 0.5, f"{what}: not stored yet\n(`qcnn reproduce` makes it)", ha="center",
+            va="center", transform=ax.transAxes)
 
 
 # --------------------------------------------------------------------------- paper figures
 
 @figure("paper")
-def fig1(profile=None, out_dir=None, n_pixels=8):
+def fig1(store, profile=None, out_dir=None, n_pixels=8):
     """Fig. 1: the q-CNN's layers (left) beside its tree tensor network (right), N = 8; both
     read from the pixels at the bottom to the label at the top."""
     levels = n_pixels.bit_length() - 1
@@ -228,99 +289,105 @@ def fig1(profile=None, out_dir=None, n_pixels=8):
               xlim=(-0.8, n_pixels + 0.6), ylim=(-1.3, top + 1.5))
     right.axis("off")
     fig.tight_layout()
-    return save(fig, "fig1", [], figures_dir(profile or current_profile(), out_dir))
+    return save(store, fig, "fig1", [], figures_dir(store, profile or current_profile(), out_dir))
 
 
-def _train_test_curves(name, train_series, train_label, test_key, ylabel, title, profile,
+def _train_test_curves(store, name, train_series, train_label, test_key, ylabel, title, profile,
                        out_dir, yscale="linear"):
     profile = profile or current_profile()
-    configs = _fig2_runs("leftright", profile)
+    configs = _fig2_runs(store, "leftright", profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
-        m, _ = stored(config)
+        m = store.metrics(config)
         ax.plot(*train_series(m), color=COLORS[config.dataset],
                 label=f"{NAMES[config.dataset]} {train_label}")
-        ax.plot(m["epoch"], m[test_key], "--", color=COLORS[config.dataset],
+        ax.plot(m.epoch, getattr(m, test_key), "--", color=COLORS[config.dataset],
                 label=f"{NAMES[config.dataset]} test (eval mode)")
+    if not configs:
+        not_stored(ax, "the Fig. 2 runs")
     ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
-    ax.legend(fontsize=8)
+    legend(ax, fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, name, configs, figures_dir(profile, out_dir))
+    return save(store, fig, name, configs, figures_dir(store, profile, out_dir))
 
 
 @figure("paper")
-def fig2a(profile=None, out_dir=None):
+def fig2a(store, profile=None, out_dir=None):
     """Fig. 2(a): train and test accuracy per epoch (eval mode, full sets), d = 18, both data
     sets (the left/right runs)."""
-    return _train_test_curves("fig2a", lambda m: (m["epoch"], m["train_accuracy"]),
+    return _train_test_curves(store, "fig2a", lambda m: (m.epoch, m.train_accuracy),
                               "train (eval mode)", "test_accuracy", "accuracy",
                               "(a) accuracy during training", profile, out_dir)
 
 
 @figure("paper")
-def fig2b(profile=None, out_dir=None):
+def fig2b(store, profile=None, out_dir=None):
     """Fig. 2(b): the cost (eq. 48) during training: the running train cost (train mode, the
     batches' mean loss between 10 points an epoch) and the test cost after each epoch (eval
     mode), d = 18, both data sets."""
-    return _train_test_curves("fig2b", stats.running_train_cost, "train (running, train mode)",
+    return _train_test_curves(store, "fig2b", stats.running_train_cost, "train (running, train mode)",
                               "test_cost", "cost (eq. 48)", "(b) cost during training",
                               profile, out_dir, yscale="log")
 
 
-def _entropy_trend(name, partition, title, profile, out_dir):
+def _entropy_trend(store, name, partition, title, profile, out_dir):
     profile = profile or current_profile()
-    configs = _fig2_runs(partition, profile)
+    configs = _fig2_runs(store, partition, profile)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for config in configs:
-        m, _ = stored(config)
+        m = store.metrics(config)
         epochs, entropy = stats.class_mean_entropy(m)
         ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
         ax.plot(*stats.window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
                 label=f"{NAMES[config.dataset]} (2-epoch window)")
+    if not configs:
+        not_stored(ax, "the Fig. 2 runs")
     ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
     ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
            title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, name, configs, figures_dir(profile, out_dir))
+    return save(store, fig, name, configs, figures_dir(store, profile, out_dir))
 
 
 @figure("paper")
-def fig2c(profile=None, out_dir=None):
+def fig2c(store, profile=None, out_dir=None):
     """Fig. 2(c): left/right entropy, averaged over classes and a 2-epoch window."""
-    return _entropy_trend("fig2c", "leftright", "(c) left/right entanglement entropy",
+    return _entropy_trend(store, "fig2c", "leftright", "(c) left/right entanglement entropy",
                           profile, out_dir)
 
 
 @figure("paper")
-def fig2d(profile=None, out_dir=None):
+def fig2d(store, profile=None, out_dir=None):
     """Fig. 2(d): up/down entropy of the runs with the up/down flattening."""
-    return _entropy_trend("fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
+    return _entropy_trend(store, "fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
 
 
 @figure("paper")
-def fig3a(profile=None, out_dir=None):
+def fig3a(store, profile=None, out_dir=None):
     """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
     (filled) and test cost (open), from epoch 30 on, d = 18 left/right runs."""
     profile = profile or current_profile()
-    configs = _fig2_runs("leftright", profile)
+    configs = _fig2_runs(store, "leftright", profile)
     first = first_epoch_of(profile)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax in axes[len(configs):]:
+        not_stored(ax, "a Fig. 2 run")
     for ax, config in zip(axes, configs):
-        m, _ = stored(config)
-        keep = np.array(m["epoch"]) >= first
+        m = store.metrics(config)
+        keep = np.array(m.epoch) >= first
         entropy = stats.epoch_mean_entropy(m)[keep]
         color, name = COLORS[config.dataset], NAMES[config.dataset]
         ax.scatter(stats.epoch_running_cost(m)[keep], entropy, s=9, color=color, alpha=0.5,
                    label=f"{name} train")
-        ax.scatter(np.array(m["test_cost"])[keep], entropy, s=9, facecolors="none",
+        ax.scatter(np.array(m.test_cost)[keep], entropy, s=9, facecolors="none",
                    edgecolors=color, alpha=0.7, label=f"{name} test")
         ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(a) {name}, epochs {first}-{len(m['epoch'])}")
-        ax.legend(fontsize=8)
+               title=f"(a) {name}, epochs {first}-{len(m.epoch)}")
+        legend(ax, fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, "fig3a", configs, figures_dir(profile, out_dir))
+    return save(store, fig, "fig3a", configs, figures_dir(store, profile, out_dir))
 
 
 TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^6; the axis stops here
@@ -329,24 +396,24 @@ OTHER_RUNS = "0.72"      # Fig. 3(b)'s runs outside the paper's family (n < d/2,
 
 
 @figure("paper")
-def fig3b(profile=None, out_dir=None):
+def fig3b(store, profile=None, out_dir=None):
     """Fig. 3(b): the same for every stored run with the book's recipe: each run's trajectory of
     (cost, epoch-mean entropy) from epoch 30 on, against the running train cost (left) and the
     test cost (right). The paper's family (up/down, n = d/2: the landscape) is coloured by d; the
     other runs (the n-sweep's n < d/2, Fig. 2's left/right) are grey. Marker (at the run's last
     epoch): the data set."""
     profile = profile or current_profile()
-    configs = paper_runs(profile)
+    configs = paper_runs(store, profile)
     first = first_epoch_of(profile)
     family = {c: c.partition == "updown" and 2 * c.n == c.d for c in configs}
     colors = d_colors({c.d for c in configs if family[c]})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     beyond = 0
     for config in configs:
-        m, _ = stored(config)
-        keep = np.array(m["epoch"]) >= first
+        m = store.metrics(config)
+        keep = np.array(m.epoch) >= first
         entropy = stats.epoch_mean_entropy(m)[keep]
-        test = np.array(m["test_cost"])[keep]
+        test = np.array(m.test_cost)[keep]
         beyond += int((test > TEST_COST_AXIS).sum())
         color = colors[config.d] if family[config] else OTHER_RUNS
         for ax, cost in zip(axes, (stats.epoch_running_cost(m)[keep],
@@ -370,13 +437,13 @@ def fig3b(profile=None, out_dir=None):
                            "(last epoch)") for n in DATASETS]
     axes[1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    return save(fig, "fig3b", configs, figures_dir(profile, out_dir))
+    return save(store, fig, "fig3b", configs, figures_dir(store, profile, out_dir))
 
 
 # ----------------------------------------------------------------- the book's own figures
 
 @figure("paper")
-def accuracy_vs_d(profile=None, out_dir=None):
+def accuracy_vs_d(store, profile=None, out_dir=None):
     """Test accuracy of every landscape run against d (n = d/2): the mean of its last 5 epochs
     (filled) and its best epoch (open, chosen on the test set), one dot per seed (the seeds of
     one d side by side around it, in seed order), the seed means as lines; the paper's 97% /
@@ -384,7 +451,7 @@ def accuracy_vs_d(profile=None, out_dir=None):
     profile = profile or current_profile()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, name in zip(axes, DATASETS):
-        runs = sorted((c for c in landscape_runs(profile) if c.dataset == name), key=lambda c: c.seed)
+        runs = sorted((c for c in landscape_runs(store, profile) if c.dataset == name), key=lambda c: c.seed)
         total = sum(c.dataset == name for c in landscape_configs(profile))
         ds = sorted({c.d for c in runs})
         ax.set_title(f"{NAMES[name]}: {len(runs)} of {total} runs stored", fontsize=10)
@@ -395,8 +462,8 @@ def accuracy_vs_d(profile=None, out_dir=None):
         shown = [PAPER_ACCURACY[name]]
         for key, value, fill in ((f"last {LAST} epochs",
                                   lambda m: stats.last_epochs_accuracy(m, LAST), True),
-                                 ("best epoch", lambda m: max(m["test_accuracy"]), False)):
-            per_d = {d: [value(stored(c)[0]) for c in runs if c.d == d] for d in ds}
+                                 ("best epoch", lambda m: max(m.test_accuracy), False)):
+            per_d = {d: [value(store.metrics(c)) for c in runs if c.d == d] for d in ds}
             shown += [v for values in per_d.values() for v in values]
             for d in ds:
                 shifts = SEED_SHIFT ** (np.arange(len(per_d[d])) - (len(per_d[d]) - 1) / 2)
@@ -419,21 +486,21 @@ def accuracy_vs_d(profile=None, out_dir=None):
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, "accuracy_vs_d", landscape_runs(profile), figures_dir(profile, out_dir))
+    return save(store, fig, "accuracy_vs_d", landscape_runs(store, profile), figures_dir(store, profile, out_dir))
 
 
 @figure("paper")
-def entropy_over_seeds(profile=None, out_dir=None):
+def entropy_over_seeds(store, profile=None, out_dir=None):
     """The epoch-mean entropy (class average) of the d = 18 up/down runs, every seed: does
     MNIST's level off while Fashion-MNIST's keeps growing? The shaded band is the seeds'
     range; the last third (where the claim is judged) is marked."""
     profile = profile or current_profile()
-    runs = seed_runs(profile)
+    runs = seed_runs(store, profile)
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for name, configs in runs.items():
         if not configs:
             continue
-        curves = np.array([stats.epoch_mean_entropy(stored(c)[0]) for c in configs])
+        curves = np.array([stats.epoch_mean_entropy(store.metrics(c)) for c in configs])
         epochs = np.arange(1, curves.shape[1] + 1)
         for curve in curves:
             ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
@@ -442,17 +509,20 @@ def entropy_over_seeds(profile=None, out_dir=None):
         ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
                 label=f"{NAMES[name]}: " + (f"{len(configs)} seeds (mean, range)" if len(configs) > 1
                                            else "1 seed"))
-    ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
+    if any(runs.values()):
+        ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
+    else:
+        not_stored(ax, "a d = 18 up/down landscape run")
     ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
            title="d = 18, up/down: every stored seed")
-    ax.legend(fontsize=8)
+    legend(ax, fontsize=8)
     ax.grid(alpha=0.3)
-    return save(fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
-                figures_dir(profile, out_dir))
+    return save(store, fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
+                figures_dir(store, profile, out_dir))
 
 
 @figure("paper")
-def correlation_tests(profile=None, out_dir=None):
+def correlation_tests(store, profile=None, out_dir=None):
     """Entropy against cost, with the shared trend over epochs taken out. Within each run from
     epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw (as
     §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out), one
@@ -461,13 +531,13 @@ def correlation_tests(profile=None, out_dir=None):
     within d (``stats.across_runs``)."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
-    across = {name: across_population(profile, name) for name in DATASETS}
+    across = {name: across_population(store, profile, name) for name in DATASETS}
     panels = 2 if any(across.values()) else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
-    configs = by_dataset(paper_runs(profile))
+    configs = by_dataset(paper_runs(store, profile))
     for i, detrended in enumerate((False, True)):
         for name in DATASETS:
-            rhos = [stats.within_run(stored(c)[0], first, detrended)["train"] for c in configs[name]]
+            rhos = [stats.within_run(store.metrics(c), first, detrended)["train"] for c in configs[name]]
             x = i + (0.15 if name == "fashion-mnist" else -0.15)
             axes[0, 0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
                                color=COLORS[name], alpha=0.7,
@@ -477,12 +547,12 @@ def correlation_tests(profile=None, out_dir=None):
     axes[0, 0].set(xticks=[0, 1], xticklabels=["raw", "first differences\n(halvings left out)"],
                    ylim=(-1, 1), ylabel="Spearman rho within a run\n(entropy vs running train cost)",
                    title=f"within each run, epochs {first}+ (bar: median)")
-    axes[0, 0].legend(fontsize=7)
+    legend(axes[0, 0], fontsize=7)
     axes[0, 0].grid(alpha=0.3)
     if panels == 2:
         for name, runs in across.items():
             if runs:
-                table = stats.run_table([stored(c)[0] for c in runs])
+                table = stats.run_table([store.metrics(c) for c in runs])
                 rho, epochs = stats.across_runs(table, first, [c.d for c in runs])
                 axes[0, 1].plot(epochs, rho["train"], color=COLORS[name], lw=1.2,
                                 label=f"{NAMES[name]}, {len(runs)} runs")
@@ -494,7 +564,7 @@ def correlation_tests(profile=None, out_dir=None):
         axes[0, 1].grid(alpha=0.3)
     fig.tight_layout()
     drawn = dict.fromkeys(c for name in DATASETS for c in (*configs[name], *across[name]))
-    return save(fig, "correlation_tests", list(drawn), figures_dir(profile, out_dir))
+    return save(store, fig, "correlation_tests", list(drawn), figures_dir(store, profile, out_dir))
 
 
 # ------------------------------------------------------------------- every cut of the tree
@@ -504,16 +574,16 @@ def _label(config):
 
 
 def _save_cuts(fig, name, out_dir, source):
-    return save(fig, name, list(fig2_configs("paper").values()), figures_dir("paper", out_dir),
+    return save(store, fig, name, list(fig2_configs("paper").values()), figures_dir(store, "paper", out_dir),
                 inputs=[source])
 
 
 @figure("book")
-def cuts_levels(out_dir=None):
+def cuts_levels(store, out_dir=None):
     """Entropy across the cut of one subtree of 2^k leaves, k = 0..7 (class mean; bars: the
     labels' range), of the four trained d = 18 networks, against the min-cut bound of that cut
     (grey). Right: the share of the bound used."""
-    analysis, source = analysis_input()
+    analysis, source = analysis_input(store)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for config, entry in fig2_entries(analysis):
         rows, bound = np.array(entry["levels"]["entropy"]), np.array(entry["levels"]["bound"])
@@ -532,15 +602,15 @@ def cuts_levels(out_dir=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return _save_cuts(fig, "cuts_levels", out_dir, source)
+    return _save_cuts(store, fig, "cuts_levels", out_dir, source)
 
 
 @figure("book")
-def cuts_growth(out_dir=None):
+def cuts_growth(store, out_dir=None):
     """How the entropy of each level's subtrees grows during training: class-mean entropy of
     the subtree cut at level k against the epoch, from the weight snapshots of the four
     d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90)."""
-    analysis, source = analysis_input()
+    analysis, source = analysis_input(store)
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
     cmap = plt.get_cmap("plasma")
     for ax, (config, entry) in zip(axes, fig2_entries(analysis)):
@@ -554,16 +624,16 @@ def cuts_growth(out_dir=None):
     axes[0].set_ylabel("entropy (nats), class mean")
     axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    return _save_cuts(fig, "cuts_growth", out_dir, source)
+    return _save_cuts(store, fig, "cuts_growth", out_dir, source)
 
 
 @figure("book")
-def cuts_area(out_dir=None):
+def cuts_area(store, out_dir=None):
     """Rényi-2 entropy (class mean) of blocks, rows, columns and half-planes of the four
     trained networks against the region's boundary length (left), its area (middle) and its
     min-cut bound (right). Corner and centre blocks have the same area but different boundaries;
     a top and a middle row have boundaries 16 and 32."""
-    analysis, source = analysis_input()
+    analysis, source = analysis_input(store)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for config, entry in fig2_entries(analysis):
         items = entry["regions"]
@@ -579,16 +649,16 @@ def cuts_area(out_dir=None):
     axes[1].set_xscale("log")
     axes[2].legend(fontsize=7)
     fig.tight_layout()
-    return _save_cuts(fig, "cuts_area", out_dir, source)
+    return _save_cuts(store, fig, "cuts_area", out_dir, source)
 
 
 @figure("book")
-def cuts_data(out_dir=None):
+def cuts_data(store, out_dir=None):
     """Left: the top-cut entropy of each label seen through the test set (the chimera matrix
     alpha_y(half of one image, half of another)) against the entropy in L^2([0,1]^N). Right:
     where each label state's norm lies: log10 of the Born density at the test images over its
     average on the cube (at random uniform images: about 0)."""
-    analysis, source = analysis_input()
+    analysis, source = analysis_input(store)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for i, (config, entry) in enumerate(fig2_entries(analysis)):
         data = entry["data"]
@@ -609,14 +679,14 @@ def cuts_data(out_dir=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return _save_cuts(fig, "cuts_data", out_dir, source)
+    return _save_cuts(store, fig, "cuts_data", out_dir, source)
 
 
 @figure("book")
-def cuts_truncation(out_dir=None):
+def cuts_truncation(store, out_dir=None):
     """Test accuracy of the trained networks with every bond cut to its chi leading Schmidt
     states (the label-averaged reduced density matrix of each level), against chi."""
-    analysis, source = analysis_input()
+    analysis, source = analysis_input(store)
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for config, entry in fig2_entries(analysis):
         t = entry["truncation"]
@@ -627,7 +697,7 @@ def cuts_truncation(out_dir=None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save_cuts(fig, "cuts_truncation", out_dir, source)
+    return _save_cuts(store, fig, "cuts_truncation", out_dir, source)
 
 
 # ------------------------------------------------------------- the chapters' illustrations
@@ -652,14 +722,14 @@ def draw_dirichlet(ns, ax, highlight=None):
 
 
 @figure("book")
-def basis(out_dir=None):
+def basis(store, out_dir=None):
     """The local basis f_0..f_2n for n = 2 (eq. 19) and the Dirichlet kernel (eq. 25) for
     n = 1, 3, 9."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
     draw_basis(2, axes[0])
     draw_dirichlet([1, 3, 9], axes[1], highlight=9)
     fig.tight_layout()
-    return save(fig, "basis", [], figures_dir("paper", out_dir))
+    return save(store, fig, "basis", [], figures_dir(store, "paper", out_dir))
 
 
 def draw_images_and_born(images, probabilities, titles, highlight=None, figsize=(16, 3.4)):
@@ -682,57 +752,58 @@ def draw_images_and_born(images, probabilities, titles, highlight=None, figsize=
 
 
 @figure("book")
-def born_rule(out_dir=None, count=12):
+def born_rule(store, out_dir=None, count=12):
     """The first ``count`` MNIST test images and the Born-rule probabilities (eq. 34) of the
     trained d = 18 up/down network, the true label in red; the titles give the true label and
     the prediction argmax |alpha| (eq. 35). Evaluated in float64, so that the drawing does not
     change with float32 rounding (which differs between runs of the same machine)."""
     config = fig2_configs("paper")[("mnist", "updown")]
-    images, labels = load("mnist", "test")
+    images, labels = load("mnist", "test", store.data)
     with torch.no_grad():
-        alpha = trained_model(config).double()(images[:count].double())
+        alpha = store.model(config).double()(images[:count].double())
     fig = draw_images_and_born(images[:count], born_probabilities(alpha),
                                [f"label {y}, says {p}" for y, p in
                                 zip(labels[:count].tolist(), predict(alpha).tolist())],
                                highlight=labels[:count].tolist())
-    return save(fig, "born_rule", [config], figures_dir("paper", out_dir))
+    return save(store, fig, "born_rule", [config], figures_dir(store, "paper", out_dir))
 
 
 @figure("book")
-def half_turn(out_dir=None, count=4):
+def half_turn(store, out_dir=None, count=4):
     """``count`` 6s of the MNIST test set and their half-turns (an automorphism of the up/down
     tree), with the Born probabilities of the trained d = 18 up/down network: the same."""
     config = fig2_configs("paper")[("mnist", "updown")]
-    net = trained_model(config).double()
-    images, labels = load("mnist", "test")
+    net = store.model(config).double()
+    images, labels = load("mnist", "test", store.data)
     sixes = images[:1000][labels[:1000] == 6][:count].double()
     pairs = torch.stack((sixes, sixes.flip(1).flip(2)), 1).flatten(0, 1)
     with torch.no_grad():
         probabilities = born_probabilities(net(pairs))
     fig = draw_images_and_born(pairs, probabilities, ["image", "half-turn"] * count,
                                figsize=(15, 3.6))
-    return save(fig, "half_turn", [config], figures_dir("paper", out_dir))
+    return save(store, fig, "half_turn", [config], figures_dir(store, "paper", out_dir))
 
 
 @figure("book")
-def entropy_by_label(out_dir=None):
+def entropy_by_label(store, out_dir=None):
     """Each label's top-cut entropy (thin) and their average (thick) during training, the four
     d = 18 runs of Fig. 2."""
     configs = fig2_configs("paper")
     fig, axes = plt.subplots(2, 2, figsize=(12, 6.4), sharex=True)
     for ax, ((dataset, partition), config) in zip(axes.flat, configs.items()):
-        entropy_by_class(stored(config)[0], ax, f"{dataset}, {partition} cut (run {run_id(config)})")
+        entropy_by_class(store.metrics(config), ax, f"{dataset}, {partition} cut (run {run_id(config)})")
     fig.tight_layout()
-    return save(fig, "entropy_by_label", list(configs.values()), figures_dir("paper", out_dir))
+    return save(store, fig, "entropy_by_label", list(configs.values()), figures_dir(store, "paper", out_dir))
 
 
-def all_figures(profile=None, out_dir=None):
+def all_figures(store, profile=None, out_dir=None):
     """Every registered figure for the profile's stored runs (the book's own only at paper
     scale); returns {name: figure}, each closed."""
     profile = profile or current_profile()
     figures = {}
     for name, (kind, function) in FIGURES.items():
         if kind == "paper" or profile == "paper":
-            figures[name] = function(profile, out_dir) if kind == "paper" else function(out_dir)
+            figures[name] = (function(store, profile, out_dir) if kind == "paper" else
+                             function(store, out_dir))
             plt.close(figures[name])
     return figures

@@ -23,6 +23,8 @@ statistics and AdamW against the plain model and torch's optimiser (float64, 1e-
 backward, AdamW, running statistics) as one function of tensors updated in place, with no
 data-dependent Python control flow: it can be compiled whole (torch.compile) and, on a GPU,
 captured and replayed as a CUDA graph. ``folded_forward`` is eval mode for evaluation.
+``PlainStep`` is the same step through autograd and ``torch.optim.AdamW``, the yardstick that
+``qcnn bench train`` times the hand-written step against.
 """
 import torch
 
@@ -183,13 +185,81 @@ class TrainingStep:
                 "lr": [self.lr]}
 
     def load_state_dict(self, state):
-        mine, theirs = self.state_dict(), state
-        for name in mine:
-            if len(theirs[name]) != len(mine[name]):
-                raise ValueError(f"optimizer state {name!r}: {len(theirs[name])} tensors, "
-                                 f"expected {len(mine[name])}")
-            for t, value in zip(mine[name], theirs[name]):
-                t.copy_(value)
+        copy_state(self.state_dict(), state)
+
+
+def copy_state(mine, theirs):
+    """Copy the optimiser state ``theirs`` into ``mine`` (lists of tensors keyed by name, as
+    ``state_dict`` gives them); ValueError if a list has the wrong length."""
+    for name in mine:
+        if len(theirs[name]) != len(mine[name]):
+            raise ValueError(f"optimizer state {name!r}: {len(theirs[name])} tensors, "
+                             f"expected {len(mine[name])}")
+        for t, value in zip(mine[name], theirs[name]):
+            t.copy_(value)
+
+
+class PlainStep:
+    """``TrainingStep``'s step through autograd: the model's own modules in train mode
+    (``forward_features``: nn.BatchNorm1d, which moves the running statistics, and nn.Linear),
+    the loss of eq. (48), ``loss.backward()`` and ``torch.optim.AdamW``. Same interface and
+    ``state_dict`` format, so a checkpoint of either resumes in the other.
+
+    A non-finite loss leaves the model and AdamW's state untouched, as in TrainingStep, but at
+    a price TrainingStep does not pay: the running statistics are copied before every forward
+    pass (to be put back) and the check is a host sync. ``lr`` is a CPU tensor (read once a
+    step, no device sync). ``compile``: torch.compile the forward pass and the loss (autograd
+    then runs the compiled backward); AdamW stays eager."""
+
+    def __init__(self, model, leaves, labels, lr, weight_decay, compile=False):
+        self.model, self.leaves = model, leaves
+        self.targets = torch.nn.functional.one_hot(labels, model.n_classes).to(leaves.dtype)
+        self.params = layer_parameters(model)
+        self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        for p in self.params:           # AdamW's state as its first step would make it
+            self.optimizer.state[p] = {"step": torch.zeros((), dtype=torch.float64),
+                                       "exp_avg": torch.zeros_like(p),
+                                       "exp_avg_sq": torch.zeros_like(p)}
+        self.lr = torch.full((1,), lr, dtype=torch.float64)
+        self.statistics = [t for n in model.norms
+                           for t in (n.running_mean, n.running_var, n.num_batches_tracked)]
+        self.loss = torch.compile(self.batch_loss, dynamic=False) if compile else self.batch_loss
+
+    def batch_loss(self, index):
+        alpha = self.model.forward_features(self.leaves[index])
+        return (alpha - self.targets[index]).square().sum(1).mean()            # eq. (48)
+
+    def __call__(self, index):
+        self.model.train()                      # batch statistics, whatever the caller left
+        saved = [t.clone() for t in self.statistics]
+        self.optimizer.param_groups[0]["lr"] = self.lr.item()
+        self.optimizer.zero_grad()
+        loss = self.loss(index)
+        if torch.isfinite(loss):
+            loss.backward()
+            self.optimizer.step()
+        else:
+            with torch.no_grad():
+                for t, s in zip(self.statistics, saved):
+                    t.copy_(s)
+        return loss.detach()
+
+    def capture(self, index):
+        """Nothing: the plain step is not captured as a CUDA graph (its finiteness check syncs
+        with the host every step, which a graph cannot hold); it runs as launched."""
+
+    def state_dict(self):
+        """AdamW's state in TrainingStep's format. torch keeps a step count per parameter (all
+        equal): the first stands for them all."""
+        states = [self.optimizer.state[p] for p in self.params]
+        return {"exp_avg": [s["exp_avg"] for s in states],
+                "exp_avg_sq": [s["exp_avg_sq"] for s in states],
+                "step": [states[0]["step"].view(1)], "lr": [self.lr]}
+
+    def load_state_dict(self, state):
+        copy_state(self.state_dict(), state)
+        for p in self.params[1:]:
+            self.optimizer.state[p]["step"].copy_(self.optimizer.state[self.params[0]]["step"])
 
 
 def folded_forward(model, leaves):

@@ -46,7 +46,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import ellipk, logsumexp
 from tqdm.auto import tqdm
 
-from .data import DATA_ROOT, strict_json, write_atomic
+from .errors import InvalidInput, NotStored
+from .data import data_folder, strict_json, write_atomic
 
 T_C = 2 / math.log(1 + math.sqrt(2))
 L_DEFAULT = 16
@@ -61,7 +62,7 @@ TEMPERATURES = tuple(sorted([1.0, 1.25, 1.5, 1.75, 2.75, 3.0, 3.25, 3.5] +
 
 def check_count(name, value, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidInput(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def check_lattice(L):
@@ -72,7 +73,7 @@ def check_temperatures(T):
     """T as a float64 array, refused unless every value is finite and > 0."""
     T = np.asarray(T, dtype=np.float64)
     if T.size == 0 or not np.all(np.isfinite(T) & (T > 0)):
-        raise ValueError(f"temperatures T must be finite and > 0 (and at least one), got {T}")
+        raise InvalidInput(f"temperatures T must be finite and > 0 (and at least one), got {T}")
     return T
 
 
@@ -132,7 +133,7 @@ def autocorrelation_time(series, c=WINDOW_C):
     tau = np.cumsum(autocovariance / autocovariance[0]) - 0.5      # tau(M), M = 0 .. n - 1
     window = np.flatnonzero(np.arange(n) >= c * tau)
     if len(window) == 0 or n < MIN_LENGTH_TAUS * tau[window[0]]:
-        raise ValueError(f"series of length {n} too short to estimate tau_int: it needs "
+        raise InvalidInput(f"series of length {n} too short to estimate tau_int: it needs "
                          f">= {MIN_LENGTH_TAUS} tau_int")
     return float(tau[window[0]])
 
@@ -160,7 +161,7 @@ def pilot(temperatures, sweeps, chains, rng, L=L_DEFAULT, progress=False):
     tau = np.array([[autocorrelation_time(x) for x in per_t] for per_t in kept.swapaxes(0, 1)])
     short = EQUILIBRATION_TAUS * tau.max(1) > sweeps // 2
     if short.any():
-        raise ValueError(f"pilot sweeps={sweeps} too few: half of them must exceed "
+        raise InvalidInput(f"pilot sweeps={sweeps} too few: half of them must exceed "
                          f"{EQUILIBRATION_TAUS} tau_int, at T = {T[short]} tau_int = {tau[short]}")
     return tau
 
@@ -233,7 +234,7 @@ def brute_force(T, L=4):
     'energy', 'abs_m', 'm2' (per site, m the mean spin) and 'specific_heat' (per site)."""
     check_lattice(L)
     if L > 4:
-        raise ValueError(f"L must be <= 4 for brute force (2^(L^2) states), got {L}")
+        raise InvalidInput(f"L must be <= 4 for brute force (2^(L^2) states), got {L}")
     T = check_temperatures(T)[..., None]
     states = np.arange(2 ** (L * L))[:, None] >> np.arange(L * L) & 1
     abs_m, energy = observables((2 * states - 1).astype(np.int8).reshape(-1, L, L))
@@ -265,8 +266,8 @@ def sample(T, n, equilibration, spacing, rng, L=L_DEFAULT, samples_per_chain=10)
     return np.stack(kept, 1).reshape(-1, L, L)[:n]
 
 
-def ising_path(root=DATA_ROOT, L=L_DEFAULT):
-    return Path(root) / "ising" / f"ising-L{L}.safetensors"
+def ising_path(root=None, L=L_DEFAULT):
+    return data_folder(root) / "ising" / f"ising-L{L}.safetensors"
 
 
 def content_hash(tensors, metadata_json):
@@ -279,7 +280,7 @@ def content_hash(tensors, metadata_json):
     return digest.hexdigest()
 
 
-def generate(root=DATA_ROOT, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_test=400,
+def generate(root=None, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_test=400,
              samples_per_chain=10, pilot_sweeps=2000, pilot_chains=8, seed=2017, progress=True):
     """Write ising_path(root, L): n_train and n_test configurations a temperature, from disjoint
     chains, with the pilot's tau_int and the resulting schedule in the metadata. Deterministic
@@ -328,9 +329,9 @@ def read_verified(path):
             tensors = {name: f.get_tensor(name) for name in f.keys()}
             text, recorded = f.metadata()["ising"], f.metadata()["content_sha256"]
     except (SafetensorError, KeyError, TypeError) as error:
-        raise ValueError(f"{path}: not a readable Ising data file ({error})") from None
+        raise InvalidInput(f"{path}: not a readable Ising data file ({error})") from None
     if content_hash(tensors, text) != recorded:
-        raise ValueError(f"{path}: contents do not match their recorded SHA-256 (altered or "
+        raise InvalidInput(f"{path}: contents do not match their recorded SHA-256 (altered or "
                          "damaged); regenerate it with fetch_ising(force=True)")
     try:
         consistent = all(np.array_equal(tensors[f"{split}_labels"], tensors["temperatures"][
@@ -338,11 +339,11 @@ def read_verified(path):
     except (KeyError, IndexError):
         consistent = False
     if not consistent:
-        raise ValueError(f"{path}: labels missing or disagreeing with T < T_c")
+        raise InvalidInput(f"{path}: labels missing or disagreeing with T < T_c")
     return tensors, strict_json(text)
 
 
-def fetch_ising(force=False, root=DATA_ROOT, L=L_DEFAULT, report=print, **kwargs):
+def fetch_ising(force=False, root=None, L=L_DEFAULT, report=print, **kwargs):
     """The path of the verified data file, generated (``generate(root, L, **kwargs)``) when it is
     missing, fails its check, or ``force``."""
     path = ising_path(root, L)
@@ -356,18 +357,18 @@ def fetch_ising(force=False, root=DATA_ROOT, L=L_DEFAULT, report=print, **kwargs
     return path
 
 
-def load_ising(split, root=DATA_ROOT, L=L_DEFAULT):
+def load_ising(split, root=None, L=L_DEFAULT):
     """(spins int8 (N, L, L) of +-1, labels int64 (N,), 1 = ordered, temperatures float64 (N,))
     of 'train' or 'test', after checking the file (``read_verified``)."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise InvalidInput(f"split must be 'train' or 'test', got {split!r}")
     check_lattice(L)
     path = ising_path(root, L)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run qcnn.ising.fetch_ising()")
+        raise NotStored(f"{path} is missing: run `qcnn data fetch ising`")
     tensors, metadata = read_verified(path)
     if metadata["L"] != L:
-        raise ValueError(f"{path}: holds L = {metadata['L']}, not L = {L}")
+        raise InvalidInput(f"{path}: holds L = {metadata['L']}, not L = {L}")
     bits = np.unpackbits(tensors[f"{split}_spins"], axis=1, count=L * L)
     spins = (2 * bits.astype(np.int8) - 1).reshape(-1, L, L)
     temperatures = tensors["temperatures"][tensors[f"{split}_temperature_index"]]

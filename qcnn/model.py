@@ -15,6 +15,7 @@ import os
 import torch
 from torch import nn
 
+from .errors import InvalidInput
 from .basis import check_basis, features
 
 PARTITIONS = ("updown", "leftright")
@@ -22,7 +23,7 @@ PARTITIONS = ("updown", "leftright")
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise InvalidInput(f"{name} must be an integer >= 1, got {value!r}")
     return value
 
 
@@ -31,10 +32,10 @@ def image_shape(image_size):
     if isinstance(image_size, int) and not isinstance(image_size, bool):
         image_size = (image_size, image_size)
     if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2):
-        raise ValueError(f"image_size must be an int or a pair (H, W), got {image_size!r}")
+        raise InvalidInput(f"image_size must be an int or a pair (H, W), got {image_size!r}")
     h, w = (_positive_int("image_size", s) for s in image_size)
     if h * w < 2 or (h * w) & (h * w - 1):
-        raise ValueError(
+        raise InvalidInput(
             f"image_size: H*W must be a power of two >= 2 (got {h}x{w} = {h * w}); the paper pads "
             "to N = 2^L: pad or resize the images first (e.g. MNIST 28x28 -> 16x16 or 32x32)")
     return h, w
@@ -76,7 +77,7 @@ def check_memory(needed, what, device="cpu", share=0.8):
     """ValueError naming ``what`` if it needs more than ``share`` of the memory available."""
     available = available_memory(device)
     if needed > share * available:
-        raise ValueError(f"{what} needs about {needed / 2**30:.1f} GiB, more than the "
+        raise InvalidInput(f"{what} needs about {needed / 2**30:.1f} GiB, more than the "
                          f"{available / 2**30:.1f} GiB of memory available ({torch.device(device).type}): "
                          "choose a smaller d or n")
 
@@ -105,7 +106,7 @@ class QCNN(nn.Module):
         _positive_int("n", n)
         _positive_int("n_classes", n_classes)
         if partition not in PARTITIONS:
-            raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
+            raise InvalidInput(f"partition must be one of {PARTITIONS}, got {partition!r}")
         check_basis(basis)
         self.d, self.n, self.n_classes = d, n, n_classes
         self.partition, self.basis = partition, basis
@@ -128,13 +129,13 @@ class QCNN(nn.Module):
             return (x if self.partition == "updown" else x.transpose(1, 2)).reshape(len(x), -1)
         if x.dim() == 2 and x.shape[1] == self.n_pixels:
             return x
-        raise ValueError(f"input must have shape (B, {h}, {w}) or (B, {self.n_pixels}), "
+        raise InvalidInput(f"input must have shape (B, {h}, {w}) or (B, {self.n_pixels}), "
                          f"got {tuple(x.shape)}")
 
     def forward(self, x):
         chain = self.flatten(x)
         if not bool(((chain >= 0) & (chain <= 1)).all()):
-            raise ValueError("input pixel values must lie in [0, 1]")
+            raise InvalidInput("input pixel values must lie in [0, 1]")
         return self.forward_features(features(chain, self.n, self.basis))
 
     def forward_features(self, z, inspect=None):
@@ -167,6 +168,12 @@ def randomize(model, generator):
         for conv in model.convs:
             conv.weight.normal_(0, conv.in_features**-0.5, generator=generator)
     return model
+
+
+def random_model(seed, **kwargs):
+    """A float64 q-CNN (``QCNN(**kwargs)``) with random weights and batch-norm statistics drawn
+    from ``seed`` (``randomize``): a generic, entangled state for checks and illustrations."""
+    return randomize(QCNN(**kwargs).double(), torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()

@@ -20,6 +20,7 @@ entropy of this package rests on; ``gram_root`` the one matrix square root G = R
 """
 import torch
 
+from .errors import InvalidInput
 from .basis import extended_features
 from .model import QCNN
 
@@ -37,7 +38,7 @@ def tilde_matrices(model):
     ValueError for anything but a QCNN, for non-finite weights or statistics, and for a zero
     classifier (every label state 0: nothing to measure)."""
     if not isinstance(model, QCNN):
-        raise ValueError(f"model must be a qcnn.QCNN, got {type(model).__name__}")
+        raise InvalidInput(f"model must be a qcnn.QCNN, got {type(model).__name__}")
     tildes = []
     for norm, conv in zip(model.norms, model.convs):
         w, z = folded_batchnorm(norm)
@@ -48,9 +49,9 @@ def tilde_matrices(model):
         top[0, 0] = 1
         tildes[l] = torch.cat((top, tildes[l]), dim=0)
     if not all(torch.isfinite(a).all() for a in tildes):
-        raise ValueError("the model's weights or batch-norm statistics are not finite")
+        raise InvalidInput("the model's weights or batch-norm statistics are not finite")
     if not tildes[-1].any():
-        raise ValueError("the model's classifier folds to zero (all-zero weights?): every label "
+        raise InvalidInput("the model's classifier folds to zero (all-zero weights?): every label "
                          "state is 0 and has no entropy")
     return tildes
 

@@ -9,21 +9,20 @@ that the tests can reach each verdict with synthetic values. Verdicts: "reproduc
 (journal footnote 10); "not yet measured" where the stored runs cannot test a claim yet (the
 store may hold only part of the planned runs).
 """
-import functools
 import math
 
 import numpy as np
 
 from . import stats
-from .analysis import initialisation_entropy
 from .config import run_id
 from .data import DATASETS
 from .experiments import (D_CLAIM, LAST, MIN_ACROSS_DS, PAPER_ACCURACY, PAPER_PARAMETER_RANGE,
                           PROFILES, across_population, all_configs, by_dataset, fig2_configs,
                           first_epoch_of, initial_state, landscape_configs, landscape_runs,
-                          paper_runs, recipe_configs, seed_runs, stored_count)
+                          paper_runs, plateau_configs, recipe_configs, seed_runs)
 from .model import QCNN
-from .runs import stored, stored_only
+from .errors import NotStored
+from .notes import ESCAPE_COST, plateau_rows
 
 NAMES_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion"}
 MARGIN = 0.01        # the d-claim's equivalence margin: 1 point of test accuracy, chosen first
@@ -54,12 +53,12 @@ def accuracy_verdict(last5, paper):
     return "reproduced" if gap <= 0.005 else ("partly" if gap <= 0.03 else "not reproduced")
 
 
-def best_accuracy(profile, name):
+def best_accuracy(store, profile, name):
     """"The best (average) test accuracies achieved among all experiments were 97% for MNIST and
     89% for Fashion-MNIST": both readings over every stored run of the data set that trains as
     long as the paper's (90 epochs) on the full data, whatever its recipe."""
     epochs = PROFILES[profile]["epochs"]
-    configs = [c for c in stored_only(all_configs(profile)) if c.dataset == name
+    configs = [c for c in store.stored(all_configs(profile)) if c.dataset == name
                and not c.limit_train and c.epochs == epochs]
     paper = PAPER_ACCURACY[name]
     claim, quoted = (f"best test accuracy, {name}", "\"best (average) test accuracies achieved "
@@ -68,12 +67,12 @@ def best_accuracy(profile, name):
                  "above): reproduced; at most 3 below: partly")
     if not configs:
         return not_yet(claim, quoted, f"no run of {name}", criterion)
-    metrics = {c: stored(c)[0] for c in configs}
-    best = max(configs, key=lambda c: max(metrics[c]["test_accuracy"]))
+    metrics = {c: store.metrics(c) for c in configs}
+    best = max(configs, key=lambda c: max(metrics[c].test_accuracy))
     last = max(configs, key=lambda c: stats.last_epochs_accuracy(metrics[c], LAST))
-    best_value = max(metrics[best]["test_accuracy"])
+    best_value = max(metrics[best].test_accuracy)
     last_value = stats.last_epochs_accuracy(metrics[last], LAST)
-    epoch = 1 + int(np.argmax(metrics[best]["test_accuracy"]))
+    epoch = 1 + int(np.argmax(metrics[best].test_accuracy))
     return row(claim, quoted, f"over the {len(configs)} stored {epochs}-epoch full-data runs: mean "
                f"of the last {LAST} epochs {last_value:.2%} (run {run_id(last)}: d = {last.d}, "
                f"n = {last.n}, seed {last.seed}); best single epoch {best_value:.2%} (run "
@@ -104,10 +103,10 @@ def initial_verdict(beta1_max, beta0, threshold=0.1):
     return "not reproduced"
 
 
-def initial_entropy(profile):
+def initial_entropy(store, profile):
     """"Upon initialization of the network the EE is practically zero"."""
-    population = paper_runs(profile)
-    beta0 = [c for c in recipe_configs().values() if c.init == "default" and stored_only([c])]
+    population = paper_runs(store, profile)
+    beta0 = [c for c in recipe_configs().values() if c.init == "default" and store.stored([c])]
     claim, criterion = ("entropy practically zero at initialisation",
                         "class mean < 0.1 nats in every beta = 1 initial state and in every beta = 0 "
                         "one (PyTorch's default, the published code's): reproduced; with beta = 1 "
@@ -117,10 +116,13 @@ def initial_entropy(profile):
         return not_yet(claim, "\"practically zero\"", "runs with beta = 1 and with beta = 0",
                        criterion)
     def by_state(configs):
-        return {initial_state(c): np.mean(stored(c)[0]["entropy_log"]["entropy"][0]) for c in configs}
+        return {initial_state(c): np.mean(store.metrics(c).entropy_log.entropy[0]) for c in configs}
     values = list(by_state(population).values())
     beta0_values = sorted(by_state(beta0).values())
-    calibrated = initialisation_entropy()["shift1"]["calibrated"][0] if profile == "paper" else math.nan
+    try:
+        calibrated = store.analysis("initialisation")["states"]["shift1"]["calibrated"][0]
+    except NotStored:
+        calibrated = math.nan
     return row(claim, "\"practically zero\"",
                f"beta = 1 (this book's recipe): class mean at most {max(values):.3f} nats over "
                f"{len(values)} distinct initial states (median {np.median(values):.3f}); beta = 0 "
@@ -138,7 +140,7 @@ def rise_of(metrics, start=10, width=5):
     ``start`` on; the largest fall of its ``width``-epoch moving average from ``start`` on, as a
     share of that average's range; Spearman rho over the epochs before ``start``)."""
     entropy = stats.epoch_mean_entropy(metrics)
-    epochs = np.array(metrics["epoch"])
+    epochs = np.array(metrics.epoch)
     return (stats.spearman(epochs[start - 1:], entropy[start - 1:]),
             stats.largest_drop(stats.moving_average(entropy[start - 1:], width)),
             stats.spearman(epochs[:start - 1], entropy[:start - 1]))
@@ -159,9 +161,9 @@ def rise_verdict(steady, contrast):
     return "partly" if np.mean(steady) > 0.5 else "not reproduced"
 
 
-def steady_rise(profile):
+def steady_rise(store, profile):
     """"After around 10 epochs, the EE starts to increase steadily" (varying widely before)."""
-    population = paper_runs(profile)
+    population = paper_runs(store, profile)
     start = min(10, PROFILES[profile]["epochs"] // 2)
     criterion = (f"per run from epoch {start}: Spearman(epoch, entropy) >= 0.8 and the 5-epoch "
                  "moving average never falling by more than a quarter of its range; in every run, "
@@ -170,7 +172,7 @@ def steady_rise(profile):
                      "EE starts to increase steadily\"; before, \"its value can vary widely\"")
     if not population:
         return not_yet(claim, quoted, "runs with the book's recipe", criterion)
-    rises = {c: rise_of(stored(c)[0], start) for c in population}
+    rises = {c: rise_of(store.metrics(c), start) for c in population}
     steady = [rises_steadily(rho, drop) for rho, drop, _ in rises.values()]
     contrast = [abs(before) < after for after, _, before in rises.values()]
     failing = [f"{run_id(c)} (d = {c.d}, {NAMES_SHORT[c.dataset]} {c.partition}: rho "
@@ -186,7 +188,7 @@ def steady_rise(profile):
 
 def last_third_slope(metrics):
     """Least-squares slope (nats per epoch) of the epoch-mean entropy over the last third."""
-    e, s = np.array(metrics["epoch"]), stats.epoch_mean_entropy(metrics)
+    e, s = np.array(metrics.epoch), stats.epoch_mean_entropy(metrics)
     keep = e > len(e) * 2 / 3
     return float(np.polyfit(e[keep], s[keep], 1)[0])
 
@@ -199,17 +201,17 @@ def slopes_verdict(mnist, fashion):
     return "partly" if np.mean(fashion) > np.mean(mnist) else "not reproduced"
 
 
-def stabilises_or_grows(profile):
+def stabilises_or_grows(store, profile):
     """"In the MNIST case the value of the EE seems to stabilise during the final epochs,
     whereas it appears to keep growing in the case of F-MNIST": the d = 18 up/down runs of every
     stored seed (the runs ``figures.entropy_over_seeds`` shows)."""
-    runs = seed_runs(profile)
+    runs = seed_runs(store, profile)
     criterion = ("every Fashion slope > 0 and every MNIST slope smaller in size than half the "
                  "smallest: reproduced; Fashion's mean slope above MNIST's: partly")
     if not all(runs.values()):
         return not_yet("MNIST entropy stabilises, Fashion-MNIST keeps growing", "qualitative (Fig. 2)",
                        "a d = 18 up/down run of each data set", criterion)
-    slopes = {name: [last_third_slope(stored(c)[0]) for c in configs] for name, configs in runs.items()}
+    slopes = {name: [last_third_slope(store.metrics(c)) for c in configs] for name, configs in runs.items()}
     mnist, fashion = slopes["mnist"], slopes["fashion-mnist"]
 
     def describe(values):
@@ -240,13 +242,13 @@ def alike_verdict(gaps, ratios):
     return "reproduced" if shapes and levels else ("partly" if shapes else "not reproduced")
 
 
-def partitions_alike(profile):
+def partitions_alike(store, profile):
     """"The development trend of the up/down EE is very similar to that of the left/right EE"."""
     fig2 = fig2_configs(profile)
-    if len(stored_only(fig2.values())) < len(fig2):
+    if len(store.stored(fig2.values())) < len(fig2):
         return not_yet("up/down and left/right trends alike", "\"very similar\"",
                        "the four runs of Figure 2", "shapes and levels of the two flattenings")
-    found = {name: shape_and_level(*(stored(fig2[(name, p)])[0] for p in ("updown", "leftright")))
+    found = {name: shape_and_level(*(store.metrics(fig2[(name, p)]) for p in ("updown", "leftright")))
              for name in DATASETS}
     return row("up/down and left/right trends alike", "\"very similar\"",
                "; ".join(f"{NAMES_SHORT[n]}: largest gap of the normalised curves {g:.2f}, "
@@ -265,17 +267,72 @@ def order_verdict(low, high):
     return "partly" if math.log(2) / 10 <= low and high <= 10 * math.log(2) else "not reproduced"
 
 
-def order_ln2(profile):
+def order_ln2(store, profile):
     """"The values of the entanglement entropy ... is of the order of log 2"."""
     fig2 = fig2_configs(profile)
-    if not stored_only(fig2.values()):
+    if not store.stored(fig2.values()):
         return not_yet("entropies of order ln 2 = 0.69", "\"of the order of log 2\"",
                        "the runs of Figure 2", "all within a factor 3 of ln 2: reproduced; 10: partly")
-    final = [stats.epoch_mean_entropy(stored(c)[0])[-1] for c in stored_only(fig2.values())]
+    final = [stats.epoch_mean_entropy(store.metrics(c))[-1] for c in store.stored(fig2.values())]
     return row("entropies of order ln 2 = 0.69", "\"of the order of log 2\"",
                f"final class means of the Fig. 2 runs {min(final):.2f}-{max(final):.2f} nats",
                order_verdict(min(final), max(final)),
                "all within a factor 3 of ln 2: reproduced; 10: partly", list(fig2.values()))
+
+
+# ----------------------------------------------------------------- the beta = 0 plateau
+
+HALVING_WINDOW = 2.0     # an escape within this many epochs after the first halving "follows" it
+
+
+def plateau_verdict(escapes):
+    """What ends the beta = 0 plateau, from {name: (first halving, escape)} (epochs on the epoch
+    axis, None: never), the two controls named "constant learning rate" and "first halving
+    after 4 epochs". The constant rate never escaping while every run that halves escapes within
+    HALVING_WINDOW epochs after its first halving (strictly after: the point logged at the
+    halving averages the steps before it): the first halving; the
+    constant rate escaping: not the halving (the plateau ends without one); else: nothing in
+    the schedule decides it. None while the controls are not stored."""
+    constant = escapes.get("constant learning rate")
+    if constant is None or "first halving after 4 epochs" not in escapes:
+        return None
+    if constant[1] is not None:
+        return "not the halving"
+    follows = [e is not None and 0 < e - h <= HALVING_WINDOW
+               for name, (h, e) in escapes.items() if h is not None]
+    return "the first halving" if all(follows) else "nothing in the schedule"
+
+
+def plateau_finding(store):
+    """(rows, sentence): for every stored beta = 0 run, where its learning rate is first halved
+    and where it leaves the plateau (``notes.escape_epoch``: the running train cost first below
+    ESCAPE_COST), and what ends the plateau by ``plateau_verdict``."""
+    named = {c: name for name, c in {**recipe_configs(), **plateau_configs()}.items()}
+    rows, escapes = [], {}
+    for config, halving, escape, final in plateau_rows(store):
+        name = named.get(config, f"the paper's recipe, seed {config.seed}")
+        escapes[f"{name} ({run_id(config)})" if name.startswith("the paper's") else name] = (halving, escape)
+        rows.append([name, run_id(config), f"{config.dataset} {config.partition}",
+                     config.lr_schedule, config.epochs,
+                     "never" if halving is None else f"{halving:.1f}",
+                     "never" if escape is None else f"{escape:.1f}",
+                     "" if None in (halving, escape) else f"{escape - halving:+.1f}", f"{final:.4f}"])
+    verdict = plateau_verdict(escapes)
+    rule = (f"a run leaves the plateau at the first logged point (ten an epoch) where its running "
+            f"train cost is below {ESCAPE_COST} (the plateau sits at 0.9, the best constant "
+            f"output's cost); the halving ends it if the constant-rate control never leaves it "
+            f"while every run that halves leaves it within {HALVING_WINDOW:g} epochs after its "
+            "first halving")
+    if verdict is None:
+        return rows, f"not yet measured: the two schedule controls are not both stored ({rule})"
+    constant = escapes["constant learning rate"][1]
+    early_halving, early = escapes["first halving after 4 epochs"]
+    text = {"the first halving": "the first halving of the learning rate ends the plateau",
+            "not the halving": (f"the halving is not what ends the plateau: with a constant "
+                                f"learning rate it ends at epoch {constant:.1f}"),
+            "nothing in the schedule": "nothing in the schedule decides when the plateau ends"}
+    return rows, (f"{text[verdict]} (rule: {rule}); halving first after 4 epochs, the plateau "
+                  f"ends at epoch " + ("never" if early is None else f"{early:.1f}"))
 
 
 # -------------------------------------------------------------------- accuracy against d
@@ -325,8 +382,7 @@ def d_gaps(by_d, planned):
                 verdict=gap_verdict([p[3] for p in pairs], [p[3] for p in wide], not missing))
 
 
-@functools.lru_cache(maxsize=None)
-def d_claim(profile="paper"):
+def d_claim(store, profile="paper"):
     """For each data set, ``d_gaps`` of the stored landscape runs with d in D_CLAIM (each run's
     mean test accuracy over its last 5 epochs), and ``stored``: how many of them are stored."""
     result = {}
@@ -334,9 +390,9 @@ def d_claim(profile="paper"):
         planned = [c for c in landscape_configs(profile)
                    if c.dataset == name and D_CLAIM[0] <= c.d <= D_CLAIM[1]]
         by_d = {}
-        for c in stored_only(planned):
-            by_d.setdefault(c.d, []).append(stats.last_epochs_accuracy(stored(c)[0], LAST))
-        result[name] = {**d_gaps(by_d, {c.d for c in planned}), "stored": stored_count(planned)}
+        for c in store.stored(planned):
+            by_d.setdefault(c.d, []).append(stats.last_epochs_accuracy(store.metrics(c), LAST))
+        result[name] = {**d_gaps(by_d, {c.d for c in planned}), "stored": store.count(planned)}
     return result
 
 
@@ -372,10 +428,10 @@ def d_claim_details(name, r):
     return "\n".join(lines)
 
 
-def no_difference_in_d(profile, name):
+def no_difference_in_d(store, profile, name):
     """Journal footnote 10: "we do not notice a very significant difference in performance in
     the range d = 10-40"."""
-    r = d_claim(profile)[name]
+    r = d_claim(store, profile)[name]
     criterion = (f"margin {MARGIN:.0%} (chosen before looking); every two d's difference with a "
                  "90% interval (seed spread pooled over the d's): all inside the margin with "
                  "every d in 10-40 measured: consistent; one wholly beyond it at the Bonferroni "
@@ -383,46 +439,45 @@ def no_difference_in_d(profile, name):
     return row(f"no accuracy difference for d in 10-40, {name}",
                "\"we do not notice a very significant difference in performance\" (journal, footnote 10)",
                d_gaps_text(r), r["verdict"], criterion,
-               [c for c in landscape_runs(profile) if c.dataset == name
+               [c for c in landscape_runs(store, profile) if c.dataset == name
                 and D_CLAIM[0] <= c.d <= D_CLAIM[1]])
 
 
 # -------------------------------------------------------------- entropy against the cost
 
-@functools.lru_cache(maxsize=None)
-def correlation_summary(profile="paper"):
+def correlation_summary(store, profile="paper"):
     """The entropy-cost correlation per data set: within runs from epoch 30, raw (as §4.2 reads
     Fig. 3) and detrended (first differences, the learning-rate halvings left out), median over
     runs with its distribution-free interval; and across runs at matched epochs within d (the
     landscape's seeds; ``None`` until ``across_population`` has enough d's with seeds)."""
     first = first_epoch_of(profile)
     summary = {"first_epoch": first}
-    for name, configs in by_dataset(paper_runs(profile)).items():
+    for name, configs in by_dataset(paper_runs(store, profile)).items():
         if not configs:
             summary[name] = None
             continue
-        every = {c: stats.within_run(stored(c)[0], first) for c in paper_runs(profile)
+        every = {c: stats.within_run(store.metrics(c), first) for c in paper_runs(store, profile)
                  if c.dataset == name}                  # the positive ones are named, twins too
         raw = [every[c] for c in configs]
-        diff = [stats.within_run(stored(c)[0], first, detrended=True) for c in configs]
+        diff = [stats.within_run(store.metrics(c), first, detrended=True) for c in configs]
         summary[name] = {"runs": len(configs),
                          "raw": {k: stats.median_interval([r[k] for r in raw]) for k in raw[0]},
                          "differences": {k: stats.median_interval([r[k] for r in diff]) for k in diff[0]},
                          "raw_positive": [(run_id(c), r["train"]) for c, r in every.items()
                                           if r["train"] > 0]}
-        across = across_population(profile, name)
+        across = across_population(store, profile, name)
         summary[name]["across"] = None
         if across:
-            table = stats.run_table([stored(c)[0] for c in sorted(across, key=run_id)])
+            table = stats.run_table([store.metrics(c) for c in sorted(across, key=run_id)])
             summary[name]["across"] = stats.mean_across_runs(
                 table, first, [c.d for c in sorted(across, key=run_id)])
     return summary
 
 
-def correlation_table(profile="paper"):
+def correlation_table(store, profile="paper"):
     """(header, rows) of the correlation summary: each reading and data set, against the
     running train cost, the eval-mode train cost and the test cost."""
-    summary = correlation_summary(profile)
+    summary = correlation_summary(store, profile)
     rows = []
     for name in DATASETS:
         s = summary[name]
@@ -450,10 +505,10 @@ def correlation_verdict(raw, detrended, small=0.1):
     return "reproduced" if beyond and all(h < 0 for h in raw_high) else "partly"
 
 
-def entropy_cost_correlation(profile):
+def entropy_cost_correlation(store, profile):
     """"We observe a distinct negative correlation between EE and the value of the cost
     function" (Fig. 3)."""
-    summary = correlation_summary(profile)
+    summary = correlation_summary(store, profile)
     if any(summary[n] is None for n in DATASETS):
         return not_yet("entropy correlates negatively with the train cost", "\"a distinct negative "
                        "correlation between EE and the value of the cost function\"",
@@ -475,7 +530,7 @@ def entropy_cost_correlation(profile):
                                    [summary[n]["differences"]["train"] for n in DATASETS]),
                "raw medians' intervals below 0, and the first differences' (the trend over the "
                "epochs removed) below 0 with a median of -0.1 or less: reproduced; raw medians "
-               "below 0 otherwise: partly", paper_runs(profile))
+               "below 0 otherwise: partly", paper_runs(store, profile))
 
 
 def weaker_verdict(pairs):
@@ -485,10 +540,10 @@ def weaker_verdict(pairs):
     return "reproduced" if all(weaker) else "partly" if any(weaker) else "not reproduced"
 
 
-def weaker_with_test_cost(profile):
+def weaker_with_test_cost(store, profile):
     """"This negative correlation is less evident in the test cost": the eval-mode costs of the
     training and the test set (the same mode, once per epoch); outliers count as ranks only."""
-    summary = correlation_summary(profile)
+    summary = correlation_summary(store, profile)
     if any(summary[n] is None for n in DATASETS):
         return not_yet("weaker correlation with the test cost", "\"less evident in the test cost\"",
                        "runs of both data sets", "within-run rank correlations")
@@ -500,16 +555,16 @@ def weaker_with_test_cost(profile):
                                for n in DATASETS]),
                "the median rho smaller in size with the test cost than with the train cost, both "
                "in eval mode after each epoch (Spearman: an outlier counts as a rank): for both "
-               "data sets: reproduced; for one: partly", paper_runs(profile))
+               "data sets: reproduced; for one: partly", paper_runs(store, profile))
 
 
-def claims_table(profile="paper"):
+def claims_table(store, profile="paper"):
     """Rows {claim, paper, measured, verdict, criterion, runs} for the profile's stored runs."""
-    return [*(best_accuracy(profile, name) for name in PAPER_ACCURACY), parameter_count(),
-            initial_entropy(profile), steady_rise(profile), stabilises_or_grows(profile),
-            partitions_alike(profile), order_ln2(profile),
-            *(no_difference_in_d(profile, name) for name in DATASETS),
-            entropy_cost_correlation(profile), weaker_with_test_cost(profile)]
+    return [*(best_accuracy(store, profile, name) for name in PAPER_ACCURACY), parameter_count(),
+            initial_entropy(store, profile), steady_rise(store, profile), stabilises_or_grows(store, profile),
+            partitions_alike(store, profile), order_ln2(store, profile),
+            *(no_difference_in_d(store, profile, name) for name in DATASETS),
+            entropy_cost_correlation(store, profile), weaker_with_test_cost(store, profile)]
 
 
 def markdown_table(header, rows):

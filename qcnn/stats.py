@@ -1,36 +1,33 @@
-"""The numbers behind the figures and the claims table, from runs' ``metrics.json``.
+"""The numbers behind the figures and the claims table, from runs' metrics (``records.Metrics``).
 
 Series of one run: the class-averaged entropy and the running train cost at the logged
 points (ten per epoch), their averages per epoch, the last epochs' mean accuracy. Statistics:
-Spearman's rank correlation (outliers count as ranks only), the distribution-free interval of a
-median (order statistics: deterministic, and the same for any order of the runs), stratified
-bootstrap intervals, t intervals of differences between groups with one pooled spread (the
-d-claim) and with each group's own (Welch's), first differences that leave out the
-learning-rate halvings (a shock common to every series of a run), correlations within a run and
-across runs at matched epochs, and the shape of a curve (its largest drop, a moving average).
+Spearman's rank correlation (outliers count as ranks only), the distribution-free interval of
+a median (order statistics: deterministic, and the same for any order of the runs), t
+intervals of differences between groups with one pooled spread (the d-claim) and with each
+group's own (Welch's), first differences that leave out the learning-rate halvings (a shock
+common to every series of a run), correlations within a run and across runs at matched epochs
+(with a cluster bootstrap), and the shape of a curve (its largest drop, a moving average).
 Plain numpy (scipy for t quantiles); every random draw is seeded.
 """
 import math
 
 import numpy as np
 
-BOOTSTRAP = 2000
-
-
 # ------------------------------------------------------------------------ one run's series
 
 def class_mean_entropy(metrics):
     """(epochs, entropy averaged over the classes) at every logged point (step 0 included)."""
-    log = metrics["entropy_log"]
-    return np.array(log["epoch"]), np.array(log["entropy"]).mean(axis=1)
+    log = metrics.entropy_log
+    return np.array(log.epoch), np.array(log.entropy).mean(axis=1)
 
 
 def running_train_cost(metrics):
     """(epochs, running train cost) at the logged points after step 0: the mean loss (eq. 48)
     of the batches since the previous point, in train mode, as the optimiser saw it."""
-    log = metrics["entropy_log"]
-    keep = [i for i, c in enumerate(log["running_train_cost"]) if c is not None]
-    return np.array(log["epoch"])[keep], np.array(log["running_train_cost"], dtype=object)[keep].astype(float)
+    log = metrics.entropy_log
+    keep = [i for i, c in enumerate(log.running_train_cost) if c is not None]
+    return np.array(log.epoch)[keep], np.array(log.running_train_cost, dtype=object)[keep].astype(float)
 
 
 def per_epoch(epochs, values, n_epochs):
@@ -40,12 +37,12 @@ def per_epoch(epochs, values, n_epochs):
 
 def epoch_mean_entropy(metrics):
     """The class-averaged entropy averaged over each epoch's logged points, per epoch."""
-    return per_epoch(*class_mean_entropy(metrics), len(metrics["epoch"]))
+    return per_epoch(*class_mean_entropy(metrics), len(metrics.epoch))
 
 
 def epoch_running_cost(metrics):
     """The running train cost averaged over each epoch, per epoch."""
-    return per_epoch(*running_train_cost(metrics), len(metrics["epoch"]))
+    return per_epoch(*running_train_cost(metrics), len(metrics.epoch))
 
 
 def window_average(x, y, width):
@@ -61,13 +58,13 @@ def window_average(x, y, width):
 def last_epochs_accuracy(metrics, epochs):
     """Mean test accuracy of the last ``epochs`` epochs: a run's accuracy without choosing an
     epoch on the test set."""
-    return float(np.mean(metrics["test_accuracy"][-epochs:]))
+    return float(np.mean(metrics.test_accuracy[-epochs:]))
 
 
 def steady_epochs(metrics, first_epoch):
     """Epochs e >= first_epoch + 1 whose learning rate equals epoch e - 1's: the first
     differences y[e] - y[e-1] that no learning-rate halving spans."""
-    epochs, lr = np.array(metrics["epoch"]), np.array(metrics["lr"])
+    epochs, lr = np.array(metrics.epoch), np.array(metrics.lr)
     return epochs[1:][(epochs[1:] > first_epoch) & (lr[1:] == lr[:-1])]
 
 
@@ -111,22 +108,6 @@ def spearman(x, y):
     if len(rx) < 3 or rx.std() == 0 or ry.std() == 0:
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def bootstrap_interval(statistic, items, seed=0, draws=BOOTSTRAP, strata=None):
-    """95% percentile interval of statistic(resampled items), the items (any objects)
-    resampled with replacement; with ``strata`` (one label per item), within each label, so
-    that every resample keeps each stratum's size. Non-finite statistics are left out."""
-    rng = np.random.default_rng(seed)
-    labels = np.zeros(len(items), dtype=int) if strata is None else np.asarray(strata)
-    pools = [np.flatnonzero(labels == label) for label in dict.fromkeys(labels.tolist())]
-    values = []
-    for _ in range(draws):
-        picks = np.concatenate([rng.choice(pool, len(pool)) for pool in pools])
-        value = statistic([items[i] for i in picks])
-        if np.isfinite(value):
-            values.append(value)
-    return tuple(np.percentile(values, [2.5, 97.5])) if values else (float("nan"),) * 2
 
 
 def pooled_differences(groups, level=0.90):
@@ -198,9 +179,9 @@ def within_run(metrics, first_epoch, detrended=False):
     the epoch's running train cost ("train", train mode as the optimiser saw it), its eval-mode
     cost on the training set ("train_eval") and on the test set ("test"). ``detrended``: of the
     first differences instead, those spanning a learning-rate halving left out."""
-    epochs = np.array(metrics["epoch"])
-    series = {"train": epoch_running_cost(metrics), "train_eval": np.array(metrics["train_cost"]),
-              "test": np.array(metrics["test_cost"])}
+    epochs = np.array(metrics.epoch)
+    series = {"train": epoch_running_cost(metrics), "train_eval": np.array(metrics.train_cost),
+              "test": np.array(metrics.test_cost)}
     entropy = epoch_mean_entropy(metrics)
     if detrended:
         keep = steady_epochs(metrics, first_epoch)
@@ -214,11 +195,11 @@ def run_table(runs):
     """Per-epoch series of several runs as arrays (runs x epochs, the shortest run's length):
     epoch-mean entropy and the log of each cost ``within_run`` reads: running train cost
     ("train"), eval-mode train cost ("train_eval"), test cost ("test")."""
-    n = min(len(m["epoch"]) for m in runs)
+    n = min(len(m.epoch) for m in runs)
     return {"entropy": np.array([epoch_mean_entropy(m)[:n] for m in runs]),
             "train": np.log(np.array([epoch_running_cost(m)[:n] for m in runs])),
-            "train_eval": np.log(np.array([m["train_cost"][:n] for m in runs])),
-            "test": np.log(np.array([m["test_cost"][:n] for m in runs]))}
+            "train_eval": np.log(np.array([m.train_cost[:n] for m in runs])),
+            "test": np.log(np.array([m.test_cost[:n] for m in runs]))}
 
 
 def across_runs(table, first_epoch, groups):

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from .config import Config, run_id
-from .runs import RUNS_ROOT, TRAINING_NOTEBOOK, execute_notebook, is_complete, run_directory
+from .errors import InvalidInput
+from .runs import execute_notebook
 from .train import check_fits, pick_device
 
 MAX_POINTS = 10000
@@ -24,19 +25,19 @@ MAX_POINTS = 10000
 def grid_configs(grid):
     """The validated Configs of a grid {field: value or [values]}; ValueError names the field."""
     if not isinstance(grid, dict) or not grid:
-        raise ValueError("the grid must be a YAML mapping of config fields to lists of values")
+        raise InvalidInput("the grid must be a YAML mapping of config fields to lists of values")
     fields = [f.name for f in dataclasses.fields(Config)]
     unknown = sorted(set(grid) - set(fields))
     if unknown:
-        raise ValueError(f"unknown grid parameter(s) {unknown}; allowed: {fields}")
+        raise InvalidInput(f"unknown grid parameter(s) {unknown}; allowed: {fields}")
     axes = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
     empty = [k for k, v in axes.items() if not v]
     if empty:
-        raise ValueError(f"grid parameter(s) {empty} have an empty list of values: the grid "
+        raise InvalidInput(f"grid parameter(s) {empty} have an empty list of values: the grid "
                          "would have no points")
     points = math.prod(len(v) for v in axes.values())
     if points > MAX_POINTS:
-        raise ValueError(f"the grid has {points:,} points; at most {MAX_POINTS:,} are allowed "
+        raise InvalidInput(f"the grid has {points:,} points; at most {MAX_POINTS:,} are allowed "
                          "(split it into several grid files)")
     configs = []
     for values in itertools.product(*axes.values()):
@@ -44,7 +45,7 @@ def grid_configs(grid):
         try:
             configs.append(Config(**point))
         except (TypeError, ValueError) as error:
-            raise ValueError(f"grid point {point}: {error}") from None
+            raise InvalidInput(f"grid point {point}: {error}") from None
     return configs
 
 
@@ -58,14 +59,19 @@ def read_grid(grid_file):
         mark = getattr(error, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark else str(path)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ValueError(f"{where}: not a valid YAML grid ({problem})") from None
+        raise InvalidInput(f"{where}: not a valid YAML grid ({problem})") from None
     try:
         return grid_configs(grid)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        raise InvalidInput(f"{path}: {error}") from None
 
 
-def sweep(grid_file, device="auto", command="", retrain=False, log=print):
+def training_notebook(store):
+    """The bytes of the parametrised training notebook (``book/training.ipynb``)."""
+    return (store.root / "book" / "training.ipynb").read_bytes()
+
+
+def sweep(grid_file, store, device="auto", command="", retrain=False, log=print):
     """Execute the training notebook for every grid point whose run is not stored, one after
     another, after checking that the device exists and that every point fits in its memory.
     Returns the ids of the runs made."""
@@ -74,15 +80,15 @@ def sweep(grid_file, device="auto", command="", retrain=False, log=print):
         try:
             check_fits(config, pick_device(device))
         except ValueError as error:
-            raise ValueError(f"{grid_file}: grid point {run_id(config)} ({config}): {error}") from None
+            raise InvalidInput(f"{grid_file}: grid point {run_id(config)} ({config}): {error}") from None
     log(f"{len(configs)} grid points, all valid")
-    notebook = TRAINING_NOTEBOOK.read_bytes()
+    notebook = training_notebook(store)
     made = []
     for i, config in enumerate(configs, 1):
-        directory = run_directory(config)
-        if is_complete(directory):
+        directory = store.run_dir(config)
+        if store.complete(config):
             continue
         log(f"[{i}/{len(configs)}] run {run_id(config)} -> {directory / 'training.ipynb'}")
-        execute_notebook(notebook, config, directory, device, command, RUNS_ROOT, retrain)
+        execute_notebook(notebook, config, store, directory, device, command, retrain)
         made.append(run_id(config))
     return made

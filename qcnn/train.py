@@ -34,7 +34,10 @@ from .config import DTYPES, LR_SCHEDULES, build_model
 from .data import IMAGE_SIZE, N_TEST, N_TRAIN, load, strict_json, write_atomic
 from .entropy import entanglement_entropy
 from .fused import TrainingStep, folded_forward
+from .errors import InvalidInput, NonFinite, check_choice
 from .model import channel_widths, check_memory, parameter_count
+from .records import Metrics
+from .store import snapshot_path
 
 # torch.compile costs ~30 s up front on a 2-core CPU (less once its cache is warm) and then
 # takes a step from ~10 to ~6 ms: worth it from about this many steps on.
@@ -57,12 +60,11 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def pick_device(device="auto"):
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    check_choice("device", device, DEVICES)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU")
+        raise InvalidInput("device 'cuda' was asked for, but torch sees no CUDA GPU")
     return torch.device(device)
 
 
@@ -81,10 +83,10 @@ def squared_distance(alpha, labels):
     return (alpha - target).square().sum(1).mean()
 
 
-def load_split(config, split, model, device, chunk=10000):
+def load_split(config, split, model, device, data_root=None, chunk=10000):
     """The representation layer's features (eq. 1) of a split, (n, N, d_0) in the partition's
     order and the model's dtype, and the labels, on the device."""
-    images, labels = load(config.dataset, split)
+    images, labels = load(config.dataset, split, data_root)
     limit = config.limit_train if split == "train" else config.limit_test
     if limit:
         images, labels = images[:limit], labels[:limit]
@@ -109,7 +111,7 @@ def training_memory(config, device):
 
 
 def check_fits(config, device):
-    """ValueError if training ``config`` would need more memory than ``device`` has."""
+    """InvalidInput if training ``config`` would need more memory than ``device`` has."""
     check_memory(training_memory(config, device), f"training d = {config.d}, n = {config.n}",
                  device)
 
@@ -141,14 +143,14 @@ def first_nonfinite_layer(model, z):
 
 
 def stop_if_nonfinite(bad, model, train_x, order, config, epoch, steps, checkpoint):
-    """FloatingPointError if step ``bad`` (0-based, -1: none) of this epoch had a non-finite
+    """NonFinite if step ``bad`` (0-based, -1: none) of this epoch had a non-finite
     loss, naming the step and the first layer whose output left the floats on its batch."""
     if bad < 0:
         return
     batch = order[bad * config.batch_size:(bad + 1) * config.batch_size]
     kept = (f"the last good checkpoint ({checkpoint.name}, after epoch {epoch}) is kept" if epoch
             else "no epoch was finished, so there is no checkpoint")
-    raise FloatingPointError(
+    raise NonFinite(
         f"non-finite loss at epoch {epoch + 1}, step {bad + 1} of {steps}: first non-finite "
         f"output in {first_nonfinite_layer(model, train_x[batch])}; {kept}.")
 
@@ -168,10 +170,6 @@ def save_weights(model, path):
     write_atomic(path, safetensors_bytes(state))
 
 
-def snapshot_path(directory, epoch):
-    return Path(directory) / "snapshots" / f"epoch-{epoch}.safetensors"
-
-
 def save_checkpoint(path, model, step, shuffle, epoch, metrics, info, config):
     """The whole training state after ``epoch`` as one safetensors file: tensors for the model,
     AdamW's state and the RNG states, JSON (in its metadata) for the rest."""
@@ -181,114 +179,121 @@ def save_checkpoint(path, model, step, shuffle, epoch, metrics, info, config):
             tensors[f"optimizer.{name}.{i}"] = t.detach().cpu().contiguous()
     tensors["rng.shuffle"] = shuffle.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
-    state = {"config": config.to_dict(), "epoch": epoch, "metrics": metrics, "info": info}
+    state = {"config": config.to_dict(), "epoch": epoch, "metrics": metrics.to_json(), "info": info}
     metadata = {"state": json.dumps(state, allow_nan=False)}
     write_atomic(path, safetensors_bytes(tensors, metadata=metadata))
 
 
 def load_checkpoint(path, model, step, shuffle, config):
     """Restore what ``save_checkpoint`` wrote into ``model``, ``step`` and ``shuffle`` (and
-    torch's RNG); returns (epoch, metrics, info). A file that is not such a checkpoint, one of
-    another config, or one whose state is malformed is a ValueError that names it."""
-    unreadable = f"{path} is not a readable training checkpoint"
+    torch's RNG); returns (epoch, metrics, info). Everything is checked before anything is
+    restored: the config, the epoch, the metrics (``records.Metrics``, exactly the epochs done),
+    the training record, and every tensor's name, shape and dtype against the model's and the
+    optimiser's. A file that fails is an InvalidInput naming it."""
     advice = "delete it to train the run from the start"
     try:
         with safe_open(path, framework="pt") as f:
             state = strict_json(f.metadata()["state"])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{unreadable} ({str(error)[:200]}); {advice}") from None
+        raise InvalidInput(f"{path} is not a readable training checkpoint ({str(error)[:200]}); "
+                           f"{advice}") from None
     if not isinstance(state, dict) or state.get("config") != config.to_dict():
-        raise ValueError(f"{path} belongs to another config: "
-                         f"{state.get('config') if isinstance(state, dict) else state!r}")
-    problem = state_problem(state, config)
+        raise InvalidInput(f"{path} belongs to another config: "
+                           f"{state.get('config') if isinstance(state, dict) else state!r}")
+    problem = state_problem(state, config) or tensor_problem(tensors, model, step)
     if problem:
-        raise ValueError(f"{unreadable} ({problem}); {advice}")
-    try:
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items()
-                               if k.startswith("model.")})
-        optimizer = {}
-        for key, value in tensors.items():
-            if key.startswith("optimizer."):
-                _, name, i = key.split(".")
-                optimizer.setdefault(name, {})[int(i)] = value
-        step.load_state_dict({name: [values[i] for i in sorted(values)]
-                              for name, values in optimizer.items()})
-        shuffle.set_state(tensors["rng.shuffle"])
-        torch.set_rng_state(tensors["rng.torch"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{unreadable} ({str(error)[:200]}); {advice}") from None
-    return state["epoch"], state["metrics"], state["info"]
+        raise InvalidInput(f"{path} is not a usable training checkpoint ({problem}); {advice}")
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    step.load_state_dict(optimizer_state(tensors))
+    shuffle.set_state(tensors["rng.shuffle"])
+    torch.set_rng_state(tensors["rng.torch"])
+    return state["epoch"], Metrics.from_json(state["metrics"]), state["info"]
+
+
+def optimizer_state(tensors):
+    """{name: [tensor, ...]} of the optimiser's tensors in a checkpoint (``optimizer.<name>.<i>``)."""
+    found = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, name, i = key.split(".")
+            found.setdefault(name, {})[int(i)] = value
+    return {name: [values[i] for i in sorted(values)] for name, values in found.items()}
 
 
 def state_problem(state, config):
     """What is wrong with a checkpoint's JSON state for ``config`` (None if nothing): its epoch
-    must be an integer in [1, epochs], its metrics those of epochs 1..epoch with finite numbers,
-    its info a training record."""
-    epoch, metrics, info = state.get("epoch"), state.get("metrics"), state.get("info")
+    must be an integer in [1, epochs], its metrics those of epochs 1..epoch, its info a
+    training record."""
+    epoch, info = state.get("epoch"), state.get("info")
     if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= config.epochs:
         return f"epoch {epoch!r} is not an integer in [1, {config.epochs}]"
-    expected = empty_metrics()
-    if (not isinstance(metrics, dict) or set(metrics) != set(expected)
-            or not isinstance(metrics["entropy_log"], dict)
-            or set(metrics["entropy_log"]) != set(expected["entropy_log"])):
-        return "its metrics do not have the fields of a run's metrics"
-    per_epoch = [k for k in expected if k != "entropy_log"]
-    if metrics["epoch"] != list(range(1, epoch + 1)) or any(
-            not isinstance(metrics[k], list) or len(metrics[k]) != epoch for k in per_epoch):
-        return f"its metrics do not hold exactly the epochs 1 to {epoch}"
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-               for k in per_epoch for v in metrics[k]):
-        return "its metrics hold a value that is not a finite number"
+    try:
+        Metrics.from_json(state.get("metrics"), "its metrics", epochs=epoch)
+    except InvalidInput as error:
+        return str(error)
     if (not isinstance(info, dict) or not isinstance(info.get("wall_s"), (int, float))
             or not isinstance(info.get("devices"), list) or not isinstance(info.get("sittings"), int)):
         return "its info is not a training record"
     return None
 
 
+def tensor_problem(tensors, model, step):
+    """What is wrong with a checkpoint's tensors (None if nothing): they must be exactly the
+    model's, the optimiser's and the two RNG states, each with the shape and dtype of what it
+    replaces, every float finite."""
+    expected = {f"model.{k}": v for k, v in model.state_dict().items()}
+    for name, values in step.state_dict().items():
+        expected.update({f"optimizer.{name}.{i}": v for i, v in enumerate(values)})
+    expected.update({"rng.shuffle": torch.Generator().get_state(), "rng.torch": torch.get_rng_state()})
+    if set(tensors) != set(expected):
+        return f"its tensors differ from the run's: {sorted(set(tensors) ^ set(expected))[:4]}"
+    for name, tensor in tensors.items():
+        if tensor.shape != expected[name].shape or tensor.dtype != expected[name].dtype:
+            return (f"{name} is {tensor.dtype} {tuple(tensor.shape)}, not "
+                    f"{expected[name].dtype} {tuple(expected[name].shape)}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            return f"{name} holds a value that is not finite"
+    return None
+
+
 # ------------------------------------------------------------------------------- logging
-
-def empty_metrics():
-    return {"epoch": [], "lr": [], "train_accuracy": [], "test_accuracy": [], "train_cost": [],
-            "test_cost": [], "entropy_log": {"step": [], "epoch": [], "running_train_cost": [],
-                                             "entropy": []}}
-
 
 def log_entropy(metrics, model, step, steps_per_epoch, running_cost):
     """Append the entropies (and the running train cost) at global ``step``; weights that left
-    the floats are a FloatingPointError naming them, not a failed eigensolver."""
+    the floats are a NonFinite error naming them, not a failed eigensolver."""
     bad = nonfinite_tensors(model)
     if bad:
-        raise FloatingPointError(f"non-finite weights at epoch {step / steps_per_epoch:.1f} "
-                                 f"(step {step}): {', '.join(bad[:4])}")
-    log = metrics["entropy_log"]
-    log["step"].append(step)
-    log["epoch"].append(step / steps_per_epoch)
-    log["running_train_cost"].append(running_cost)
-    log["entropy"].append(entanglement_entropy(model).tolist())
+        raise NonFinite(f"non-finite weights at epoch {step / steps_per_epoch:.1f} "
+                        f"(step {step}): {', '.join(bad[:4])}")
+    log = metrics.entropy_log
+    log.step.append(step)
+    log.epoch.append(step / steps_per_epoch)
+    log.running_train_cost.append(running_cost)
+    log.entropy.append(entanglement_entropy(model).tolist())
 
 
 def log_epoch(metrics, config, epoch, train_scores, test_scores):
-    """Append an epoch's accuracies and costs; a non-finite one is a FloatingPointError."""
+    """Append an epoch's accuracies and costs; a non-finite one is a NonFinite error."""
     values = {"train_accuracy": train_scores[0], "test_accuracy": test_scores[0],
               "train_cost": train_scores[1], "test_cost": test_scores[1]}
-    bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v))]
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
-        raise FloatingPointError(
+        raise NonFinite(
             f"epoch {epoch + 1}: {', '.join(bad)} not finite in eval mode (the batch norms' "
             "running statistics lag the weights after too few steps); the run is not stored: "
             "train on more images or for more epochs (the quick recipe, `qcnn train --quick`, "
             "takes 2400 steps)")
-    metrics["epoch"].append(epoch + 1)
-    metrics["lr"].append(learning_rate(config, epoch))
+    metrics.epoch.append(epoch + 1)
+    metrics.lr.append(learning_rate(config, epoch))
     for key, value in values.items():
-        metrics[key].append(value)
+        getattr(metrics, key).append(value)
 
 
 # ------------------------------------------------------------------------------ the loop
 
 def train(config, directory, device="auto", progress=True, compile="auto", sitting=None,
-          snapshots=()):
+          snapshots=(), data_root=None):
     """Train (or resume) the run of ``config`` with its checkpoint in ``directory``; write the
     final weights to ``directory/model.safetensors`` and, after each epoch listed in
     ``snapshots`` (0: before training), ``directory/snapshots/epoch-<k>.safetensors``.
@@ -296,8 +301,7 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
     sitting: a dict describing this sitting (e.g. its commit), kept in ``info["sittings_log"]``.
     Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "sittings_log",
     "compiled"}."""
-    if compile not in ("auto", "on", "off"):
-        raise ValueError(f"compile must be one of ('auto', 'on', 'off'), got {compile!r}")
+    check_choice("compile", compile, ("auto", "on", "off"))
     device = pick_device(device)
     check_fits(config, device)
     directory = Path(directory)
@@ -305,8 +309,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
     torch.manual_seed(config.seed)
     model = build_model(config).to(device)
     shuffle = torch.Generator().manual_seed(config.seed)
-    train_x, train_y = load_split(config, "train", model, device)
-    test_x, test_y = load_split(config, "test", model, device)
+    train_x, train_y = load_split(config, "train", model, device, data_root)
+    test_x, test_y = load_split(config, "test", model, device, data_root)
     steps = len(train_x) // config.batch_size
     log_every = max(1, steps // config.entropy_per_epoch) if config.entropy_per_epoch else 0
     compiled = {"auto": config.epochs * steps >= COMPILE_FROM_STEPS, "on": True, "off": False}[compile]
@@ -314,7 +318,7 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
     forward = torch.compile(folded_forward, dynamic=False) if compiled and device.type == "cpu" \
         else folded_forward
 
-    metrics, info, start = empty_metrics(), {"wall_s": 0.0, "devices": [], "sittings": 0}, 0
+    metrics, info, start = Metrics(), {"wall_s": 0.0, "devices": [], "sittings": 0}, 0
     if checkpoint.exists():
         start, metrics, info = load_checkpoint(checkpoint, model, step, shuffle, config)
     else:
@@ -355,8 +359,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
         log_epoch(metrics, config, epoch, evaluate(model, train_x, train_y, forward),
                   evaluate(model, test_x, test_y, forward))
         info["wall_s"] += time.perf_counter() - started
-        bar.set_postfix(test_accuracy=f"{metrics['test_accuracy'][-1]:.4f}",
-                        train_cost=f"{metrics['train_cost'][-1]:.4f}")
+        bar.set_postfix(test_accuracy=f"{metrics.test_accuracy[-1]:.4f}",
+                        train_cost=f"{metrics.train_cost[-1]:.4f}")
         if epoch + 1 in snapshots:
             save_weights(model, snapshot_path(directory, epoch + 1))
         save_checkpoint(checkpoint, model, step, shuffle, epoch + 1, metrics, info, config)

@@ -1,8 +1,24 @@
+"""What the tests share: the checkout's store, the skip for tests that need MNIST, and a
+random model with real entanglement."""
+import pytest
 import torch
 
 import qcnn
+from qcnn.data import missing_files
 from qcnn.entropy import entanglement_entropy
 from qcnn.model import randomize
+from qcnn.records import EntropyLog, Metrics
+from qcnn.store import Store
+
+STORE = Store()                     # this checkout's runs, analyses and figures
+needs_mnist = pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
+                                 reason="MNIST not fetched (qcnn data fetch mnist)")
+
+
+def needs_runs(*configs):
+    """Skip unless every run of ``configs`` is stored complete in this checkout."""
+    return pytest.mark.skipif(len(STORE.stored(configs)) < len(set(configs)),
+                              reason="a stored run of this test is missing")
 
 
 def entangled_model(seed=0, min_entropy=0.2, **kwargs):
@@ -16,3 +32,14 @@ def entangled_model(seed=0, min_entropy=0.2, **kwargs):
         if entanglement_entropy(model).max() >= min_entropy:
             return model
     raise AssertionError(f"no model with entropy >= {min_entropy} in 100 draws for {kwargs}")
+
+
+def make_metrics(epochs, **fields):
+    """Metrics of ``epochs`` epochs from the given per-epoch lists and entropy log (a dict of its
+    lists; steps numbered from 0), every other list filled with 0.5."""
+    filled = {k: [0.5] * epochs for k in ("lr", "train_accuracy", "test_accuracy", "train_cost",
+                                          "test_cost")}
+    log = fields.pop("entropy_log", {})
+    log = {"step": list(range(len(log.get("epoch", [])))), **log}
+    return Metrics(epoch=list(range(1, epochs + 1)), **{**filled, **fields},
+                   entropy_log=EntropyLog(**log))

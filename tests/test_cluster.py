@@ -12,14 +12,14 @@ import time
 import pytest
 import torch
 
+from conftest import STORE, needs_mnist
 from qcnn.cluster import make_client, run_all, run_task
-from qcnn.data import missing_files
-from qcnn.runs import RunLocked, get_run, run_directory, run_id, run_lock
-from qcnn.config import Config
+from qcnn.config import Config, run_id
+from qcnn.errors import Busy
+from qcnn.runs import make_run, run_lock
+from qcnn.store import Store
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
-                                 reason="MNIST not fetched (qcnn data fetch)")]
+pytestmark = [pytest.mark.slow, needs_mnist]
 TINY = dict(n=2, limit_train=200, limit_test=100, batch_size=10, entropy_per_epoch=2)
 GRID = [Config(d=d, epochs=2, **TINY) for d in (3, 4, 5)]
 
@@ -28,7 +28,7 @@ def one_thread_run(config, directory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        get_run(config, directory, device="cpu", progress=False)
+        make_run(config, STORE, directory, device="cpu", progress=False)
     finally:
         torch.set_num_threads(threads)
     return (directory / "metrics.json").read_bytes()
@@ -40,18 +40,22 @@ def client():
         yield c
 
 
+def store_at(folder):
+    """The checkout's store with its runs in ``folder``."""
+    return Store(STORE.root, runs=folder)
+
+
 def test_cluster_equals_one_by_one_and_skips_stored(client, tmp_path):
-    made = run_all(GRID, client, device="cpu", root=tmp_path / "store", progress=False,
-                   log=lambda *_: None)
+    store = store_at(tmp_path / "store")
+    made = run_all(GRID, client, store, device="cpu", progress=False, log=lambda *_: None)
     assert sorted(made) == sorted(run_id(c) for c in GRID)
     for config in GRID:
-        stored = run_directory(config, tmp_path / "store")
+        stored = store.run_dir(config)
         assert (stored / "model.safetensors").exists()
         assert (stored / "metrics.json").read_bytes() == one_thread_run(config, tmp_path / run_id(config))
         assert json.loads((stored / "provenance.json").read_text())["sittings_log"][0]["threads"] == 1
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.json")}
-    assert run_all(GRID, client, device="cpu", root=tmp_path / "store", progress=False,
-                   log=lambda *_: None) == []
+    assert run_all(GRID, client, store, device="cpu", progress=False, log=lambda *_: None) == []
     assert before == {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*.json")}
 
 
@@ -60,7 +64,8 @@ def test_worker_killed_mid_run_resumes(client, tmp_path):
     the new attempt takes over the dead worker's lock and resumes; the metrics equal an
     uninterrupted run's."""
     config = Config(d=4, epochs=5, **dict(TINY, limit_train=600))
-    directory = run_directory(config, tmp_path / "store")
+    store = store_at(tmp_path / "store")
+    directory = store.run_dir(config)
     killed = []
 
     def killer():
@@ -74,8 +79,7 @@ def test_worker_killed_mid_run_resumes(client, tmp_path):
             time.sleep(0.05)
     thread = threading.Thread(target=killer)
     thread.start()
-    run_all([config], client, device="cpu", root=tmp_path / "store", progress=False,
-            log=lambda *_: None)
+    run_all([config], client, store, device="cpu", progress=False, log=lambda *_: None)
     thread.join()
     assert killed, "the worker was not killed mid-run"
     provenance = json.loads((directory / "provenance.json").read_text())
@@ -89,8 +93,8 @@ def test_unshared_store_sends_files_back(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "scratch"))
     (tmp_path / "scratch").mkdir()
     config = GRID[0]
-    rid, files = run_task(config.to_dict(), (0, 1), "cpu", 1, str(tmp_path / "client"), "token",
-                          "test")
+    rid, files = run_task(config.to_dict(), (0, 1), "cpu", 1, str(STORE.root),
+                          str(tmp_path / "client"), "token", "test")
     assert rid == run_id(config)
     assert sorted(files) == ["config.json", "metrics.json", "model.safetensors", "provenance.json",
                              "snapshots/epoch-0.safetensors", "snapshots/epoch-1.safetensors"]
@@ -103,7 +107,7 @@ def test_run_lock_waits_for_the_living_and_takes_over_from_the_dead(tmp_path):
         "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)"),
         str(tmp_path)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(RunLocked, match=f"pid {holder.pid} on"):
+    with pytest.raises(Busy, match=f"pid {holder.pid} on"):
         with run_lock(tmp_path, wait=False):
             pass
     holder.kill()
@@ -117,26 +121,30 @@ def test_run_lock_waits_for_the_living_and_takes_over_from_the_dead(tmp_path):
 def test_bad_cluster_options():
     with pytest.raises(ValueError, match="give exactly one of --workers, --scheduler, --gpu-runs"):
         make_client(workers=2, scheduler="tcp://localhost:1")
-    with pytest.raises(ValueError, match="--workers / --gpu-runs must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="--gpu-runs must be an integer in \\[1, 1024\\], got 0"):
         make_client(gpu_runs=0)
 
 
-def reproduce(store, *options):
+def qcnn(store, *arguments):
     env = dict(os.environ, QCNN_RUNS=str(store), QCNN_ANALYSES=str(store.parent / "analyses"))
-    return subprocess.run([sys.executable, "-m", "qcnn", "reproduce", "--profile", "quick",
-                           "--device", "cpu", "--quiet", *options],
-                          capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run([sys.executable, "-m", "qcnn", *arguments], capture_output=True,
+                          text=True, env=env, timeout=900)
 
 
 def test_reproduce_on_local_and_running_clusters(tmp_path):
-    """`qcnn reproduce --workers 2` makes every run of the smoke profile and draws its figures;
-    `qcnn reproduce --scheduler ADDRESS` on a cluster started with `dask scheduler` and
-    `dask worker` makes the same runs, byte for byte (one thread per run both times)."""
-    from qcnn.experiments import all_configs
-    out = reproduce(tmp_path / "local" / "runs", "--workers", "2")
+    """`qcnn reproduce --workers 2` makes the quick landscape's runs (d = 2, 4: seconds each)
+    and `qcnn figures` draws every quick figure from that partial store; `qcnn reproduce
+    --scheduler ADDRESS` on a cluster started with `dask scheduler` and `dask worker` makes the
+    same runs, byte for byte (one thread per run both times)."""
+    from qcnn.experiments import landscape_configs
+    options = ["reproduce", "--profile", "quick", "--family", "landscape", "--device", "cpu",
+               "--quiet"]
+    local = tmp_path / "local" / "runs"
+    out = qcnn(local, *options, "--workers", "2")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "fig3b.png" in out.stdout
-    configs = all_configs("quick")
+    out = qcnn(local, "figures", "--profile", "quick", "--out", str(tmp_path / "figures"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "fig3b.png: 8 run(s)" in out.stdout and "fig2a.png: 0 run(s)" in out.stdout
     scheduler_file = tmp_path / "scheduler.json"
     bin_dir = os.path.dirname(sys.executable)
     scheduler = subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--scheduler-file", str(scheduler_file),
@@ -151,14 +159,14 @@ def test_reproduce_on_local_and_running_clusters(tmp_path):
         worker = subprocess.Popen([f"{bin_dir}/dask", "worker", address, "--nworkers", "2",
                                    "--nthreads", "1", "--no-dashboard"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        out = reproduce(tmp_path / "remote" / "runs", "--scheduler", address)
+        out = qcnn(tmp_path / "remote" / "runs", *options, "--scheduler", address)
         assert out.returncode == 0, out.stderr[-3000:]
     finally:
         for process in (worker, scheduler):
             if process is not None:
                 process.terminate()
                 process.wait()
-    for config in configs:
-        local = run_directory(config, tmp_path / "local" / "runs") / "metrics.json"
-        remote = run_directory(config, tmp_path / "remote" / "runs") / "metrics.json"
-        assert local.read_bytes() == remote.read_bytes(), run_id(config)
+    for config in landscape_configs("quick"):
+        a, b = (store_at(tmp_path / where / "runs").run_dir(config) / "metrics.json"
+                for where in ("local", "remote"))
+        assert a.read_bytes() == b.read_bytes(), run_id(config)

@@ -53,7 +53,7 @@ def test_fetch_failure_says_what_was_tried(tmp_path, monkeypatch, fake_dataset):
     def wrong(name, workdir):
         return {n: b"wrong bytes" for n in fake_dataset}
     monkeypatch.setattr(data, "SOURCES", [("wrong", wrong)])
-    with pytest.raises(RuntimeError, match=r"(?s)tried:.*wrong: incomplete or wrong checksums"
+    with pytest.raises(FileNotFoundError, match=r"(?s)tried:.*wrong: incomplete or wrong checksums"
                                             r".*by hand"):
         data.fetch("mnist", tmp_path, report=lambda *_: None)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))   # nothing half-written

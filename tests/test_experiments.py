@@ -2,9 +2,10 @@
 from collections import Counter
 
 from qcnn.config import Config, run_id
-from qcnn.experiments import (D_CLAIM, LANDSCAPE_DS, MIN_ACROSS_DS, PAPER_PARAMETER_RANGE,
+from qcnn.experiments import (D_CLAIM, FAMILIES, LANDSCAPE_DS, MIN_ACROSS_DS, PAPER_PARAMETER_RANGE,
                               all_configs, by_dataset, fig2_configs, initial_state,
-                              landscape_configs, n_sweep_configs, recipe_configs)
+                              landscape_configs, plateau_configs, published_configs,
+                              recipe_configs, recipe_of, snapshots_for)
 from qcnn.model import parameter_count_eq47
 
 
@@ -29,15 +30,22 @@ def test_the_landscape_gives_the_most_science_first():
     assert all(d < 12 and s > 0 for s, d in order[36:])
 
 
-def test_all_configs_has_every_run_once():
+def test_every_list_of_runs_comes_from_the_registry():
+    """all_configs is every family's runs once, in registry order; the new families are the
+    runs `qcnn train` makes with the matching flags (so the background queue and `qcnn
+    reproduce` make the same runs); snapshots belong to Fig. 2's runs only."""
     configs = all_configs()
     assert len(configs) == len(set(configs))
-    planned = {*fig2_configs().values(), *recipe_configs().values(), *landscape_configs(),
-               *n_sweep_configs()}
-    assert set(configs) == planned
+    assert set(configs) == {c for f in FAMILIES.values() for c in f.runs()}
     assert configs[:4] == list(fig2_configs().values())
+    assert len(published_configs()) == 12 and {recipe_of(c) for c in published_configs()} == {"published"}
+    assert run_id(published_configs()[0]) == "7e78bfa8e4dd"        # the stored published run
+    assert {c.lr_schedule for c in plateau_configs().values()} == {"constant", "early"}
+    assert snapshots_for(fig2_configs()[("mnist", "updown")])[-1] == 90
+    assert snapshots_for(landscape_configs()[-1]) == ()
     quick = all_configs("quick")
     assert all(not c.limit_train and c.epochs == 2 for c in quick)
+    assert all_configs("paper", ["fig2"]) == list(fig2_configs().values())
 
 
 def test_run_ids_are_pinned():
@@ -65,19 +73,26 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
     assert train_config(build_parser().parse_args(["train"])) == Config()
 
 
-def test_the_across_run_population_needs_five_ds_with_seeds(monkeypatch):
+def test_the_across_run_population_needs_five_ds_with_seeds():
     """Runs whose d has two seeds or more, and only once MIN_ACROSS_DS such d's exist: with
     fewer, a bootstrap over whole d's has almost no distinct resamples."""
     import qcnn.experiments as experiments
     configs = landscape_configs()
     two_seeds = [c for c in configs if c.dataset == "mnist" and c.seed < 2]
     lone = [c for c in configs if c.dataset == "mnist" and c.seed == 2]
+
+    class Stored:                  # a store that holds exactly ``runs``
+        def __init__(self, runs):
+            self.runs = runs
+
+        def stored(self, configs):
+            return [c for c in configs if c in self.runs]
     for k in (MIN_ACROSS_DS - 1, MIN_ACROSS_DS):
         ds = LANDSCAPE_DS[:k]
         stored_runs = [c for c in two_seeds if c.d in ds] + [c for c in lone if c.d not in ds]
-        monkeypatch.setattr(experiments, "landscape_runs", lambda profile="paper": stored_runs)
-        found = experiments.across_population("paper", "mnist")
-        assert found == ([c for c in stored_runs if c.d in ds] if k == MIN_ACROSS_DS else [])
+        found = experiments.across_population(Stored(stored_runs), "paper", "mnist")
+        assert found == ([c for c in landscape_configs() if c in stored_runs and c.d in ds]
+                         if k == MIN_ACROSS_DS else [])
 
 
 def test_initial_state_is_what_fixes_the_initial_weights():

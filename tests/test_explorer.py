@@ -5,15 +5,16 @@ import re
 
 import pytest
 
-import qcnn.explorer as explorer
-from qcnn.model import parameter_count
+from conftest import STORE
 from qcnn.explorer import Explorer, architecture_summary, static_explorer
+from qcnn.model import parameter_count
+from qcnn.store import Store
 
 
-@pytest.fixture(autouse=True)
-def empty_store(monkeypatch):
+@pytest.fixture
+def empty_store(tmp_path):
     """No stored runs: the explorer must still draw (the trained panels say so)."""
-    monkeypatch.setattr(explorer, "stored_results", lambda: {})
+    return Store(STORE.root, runs=tmp_path / "runs")
 
 
 def test_architecture_numbers():
@@ -24,10 +25,10 @@ def test_architecture_numbers():
     assert architecture_summary(24, 9)["parameters_eq47"] is None             # eq. 47 needs 2n = d
 
 
-def test_static_page_switches_views(tmp_path):
+def test_static_page_switches_views(empty_store, tmp_path):
     """Every (d, n) of the grid is drawn once; the HTML has two sliders over the grid and a
     script that swaps the image by file name, nothing fetched from elsewhere."""
-    html = static_explorer(ds=(4, 18), ns=(2, 9), directory=tmp_path)
+    html = static_explorer(empty_store, ds=(4, 18), ns=(2, 9), directory=tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["d18-n2.png", "d18-n9.png",
                                                               "d4-n2.png", "d4-n9.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in tmp_path.glob("*.png"))
@@ -35,12 +36,12 @@ def test_static_page_switches_views(tmp_path):
     assert 'max="1" value="1"' in html                                         # d = 18 selected
     assert '"/d" + d + "-n" + n + ".png"' in html and "http" not in html
     drawn = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.png")}
-    assert static_explorer(ds=(4, 18), ns=(2, 9), directory=tmp_path) == html   # reused, not redrawn
+    assert static_explorer(empty_store, ds=(4, 18), ns=(2, 9), directory=tmp_path) == html   # reused, not redrawn
     assert drawn == {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.png")}
 
 
-def test_live_sliders_redraw():
-    explorer = Explorer(d=18, n=9)
+def test_live_sliders_redraw(empty_store):
+    explorer = Explorer(empty_store, d=18, n=9)
     before = explorer.image.value
     explorer.d_slider.value = 10
     assert explorer.image.value != before and explorer.image.value[:4] == b"\x89PNG"

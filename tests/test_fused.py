@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from qcnn.basis import features
-from qcnn.fused import TrainingStep, folded_forward, forward_backward, layer_parameters
-from qcnn.model import QCNN, randomize
+from qcnn.fused import (PlainStep, TrainingStep, folded_forward, forward_backward,
+                        layer_parameters)
+from qcnn.model import random_model
 from qcnn.train import squared_distance
 
 
-def random_model(seed=0, **kwargs):
-    kwargs = dict(d=5, n=3, image_size=16) | kwargs
-    return randomize(QCNN(**kwargs).double(), torch.Generator().manual_seed(seed)).train()
+def train_mode_model(seed=0, **kwargs):
+    return random_model(seed, **(dict(d=5, n=3, image_size=16) | kwargs)).train()
 
 
 def batch(n_images=40, n=3, n_pixels=256, seed=1):
@@ -30,7 +30,7 @@ def relative_error(a, b):
                                     dict(basis="legendre", partition="leftright")])
 def test_gradients_equal_autograd(kwargs):
     """Loss and every gradient of eq. (48) equal autograd through nn.BatchNorm1d/nn.Linear."""
-    model = random_model(**kwargs)
+    model = train_mode_model(**kwargs)
     leaves, labels = batch(n=model.n, n_pixels=model.n_pixels)
     labels = labels % model.n_classes
     reference = squared_distance(model.forward_features(leaves), labels)
@@ -50,7 +50,7 @@ def test_gradients_equal_autograd(kwargs):
 def test_training_steps_follow_torch(compile):
     """Five steps of TrainingStep = five steps of nn.Module + torch.optim.AdamW, the learning
     rate halved on the way: parameters, running statistics and losses (compiled or not)."""
-    reference = random_model(seed=2)
+    reference = train_mode_model(seed=2)
     fast = copy.deepcopy(reference)
     leaves, labels = batch(n_images=100, seed=3)
     optimizer = torch.optim.AdamW(reference.parameters(), lr=0.01, weight_decay=0.01)
@@ -72,7 +72,7 @@ def test_training_steps_follow_torch(compile):
 
 def test_bad_batch_changes_nothing():
     """A non-finite loss is returned and leaves parameters, optimiser and statistics alone."""
-    model = random_model(seed=4)
+    model = train_mode_model(seed=4)
     leaves, labels = batch(seed=5)
     leaves[3, 7, 0] = float("nan")
     step = TrainingStep(model, leaves, labels, lr=0.01, weight_decay=0.01)
@@ -84,7 +84,7 @@ def test_bad_batch_changes_nothing():
 
 
 def test_folded_forward_is_eval_mode():
-    model = random_model(seed=6).eval()
+    model = train_mode_model(seed=6).eval()
     leaves, _ = batch(seed=7)
     with torch.no_grad():
         reference = model.forward_features(leaves)
@@ -100,7 +100,7 @@ def test_cuda_graph_capture_and_replay_logic_without_a_gpu(monkeypatch):
     import contextlib
     import types
 
-    reference = random_model(seed=12)
+    reference = train_mode_model(seed=12)
     leaves, labels = batch(n_images=100, seed=13)
     plain = TrainingStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01)
     graphed = TrainingStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01)
@@ -129,3 +129,56 @@ def test_cuda_graph_capture_and_replay_logic_without_a_gpu(monkeypatch):
         assert graphed(index).item() == plain(index).item()
     for a, b in zip(plain.state_tensors(), graphed.state_tensors()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("compile", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_plain_step_is_the_training_step(compile):
+    """PlainStep (autograd, torch.optim.AdamW) and TrainingStep take the same steps, the rate
+    halved on the way: losses, AdamW's state, parameters and running statistics (1e-10); and
+    each one's state_dict resumes in the other."""
+    reference = train_mode_model(seed=8)
+    leaves, labels = batch(n_images=100, seed=9)
+    plain = PlainStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01,
+                      compile=compile)
+    fused = TrainingStep(copy.deepcopy(reference), leaves, labels, lr=0.01, weight_decay=0.01)
+    order = torch.randperm(100, generator=torch.Generator().manual_seed(10))
+    for i in range(5):
+        if i == 3:
+            plain.lr.fill_(0.005)
+            fused.lr.fill_(0.005)
+        index = order[20 * i:20 * i + 20]
+        a, b = plain(index), fused(index)
+        assert abs(a.item() - b.item()) <= 1e-10 * b.item()
+    for name in fused.state_dict():
+        for a, b in zip(plain.state_dict()[name], fused.state_dict()[name]):
+            assert a.shape == b.shape and relative_error(a, b) < 1e-10, name
+    for (name, a), b in zip(fused.model.state_dict().items(), plain.model.state_dict().values()):
+        assert relative_error(b.double(), a.double()) < 1e-10, name
+    # each model with the other's optimiser state (lr 1.0: replaced by the state's 0.005)
+    swapped = (PlainStep(copy.deepcopy(fused.model), leaves, labels, lr=1.0, weight_decay=0.01),
+               TrainingStep(copy.deepcopy(plain.model), leaves, labels, lr=1.0, weight_decay=0.01))
+    swapped[0].load_state_dict(fused.state_dict())
+    swapped[1].load_state_dict(plain.state_dict())
+    index = order[:20]
+    losses = [step(index).item() for step in (plain, fused) + swapped]
+    assert max(losses) - min(losses) <= 1e-10 * losses[0]
+    for step in swapped:
+        for a, b in zip(step.model.parameters(), fused.model.parameters()):
+            assert relative_error(a, b) < 1e-10
+
+
+def test_plain_step_bad_batch_changes_nothing():
+    """A non-finite loss is returned and leaves PlainStep's parameters, AdamW's state and the
+    running statistics alone, as TrainingStep's."""
+    model = train_mode_model(seed=11)
+    leaves, labels = batch(seed=12)
+    leaves[3, 7, 0] = float("nan")
+    step = PlainStep(model, leaves, labels, lr=0.01, weight_decay=0.01)
+
+    def state():
+        return list(model.state_dict().values()) + sum(step.state_dict().values(), [])
+    before = [t.clone() for t in state()]
+    assert not torch.isfinite(step(torch.arange(10)))
+    assert all(torch.equal(a, b) for a, b in zip(before, state()))
+    assert torch.isfinite(step(torch.arange(10, 20)))
+    assert step.state_dict()["step"][0].item() == 1

@@ -22,12 +22,17 @@ from qcnn import train as train_module
 from qcnn.cli import main
 from qcnn.config import Config, run_id
 from qcnn.cuts import data_entropy
-from qcnn.runs import get_run, load_run, read_json, trained_model, write_json
+from conftest import STORE, make_metrics, needs_mnist
+from qcnn.runs import make_run
+from qcnn.store import Store
 
 TINY = dict(d=3, n=1, epochs=1, limit_train=200, limit_test=100, batch_size=10,
             entropy_per_epoch=1)
-needs_mnist = pytest.mark.skipif(bool(data.missing_files("mnist", report=lambda *_: None)),
-                                 reason="MNIST not fetched (qcnn data fetch)")
+
+
+def store_at(folder):
+    """The checkout's store with its runs in ``folder``."""
+    return Store(STORE.root, runs=folder)
 
 
 class Evil:
@@ -52,25 +57,24 @@ def test_a_planted_checkpoint_pickle_is_never_loaded(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "checkpoint.pt").write_bytes(evil_pickle(marker))
-    get_run(Config(**TINY), run, device="cpu", progress=False)
+    make_run(Config(**TINY), STORE, run, device="cpu", progress=False)
     assert not marker.exists() and (run / "model.safetensors").exists()
     assert "old pickle format is ignored (never loaded" in capsys.readouterr().err
 
 
 def sound_state(config):
-    metrics = train_module.empty_metrics()
-    for key, value in (("epoch", 1), ("lr", 0.01), ("train_accuracy", 0.5), ("test_accuracy", 0.5),
-                       ("train_cost", 0.6), ("test_cost", 0.6)):
-        metrics[key].append(value)
-    return {"config": config.to_dict(), "epoch": 1, "metrics": metrics,
+    return {"config": config.to_dict(), "epoch": 1, "metrics": make_metrics(1).to_json(),
             "info": {"wall_s": 1.0, "devices": ["cpu"], "sittings": 1}}
 
 
 @pytest.mark.parametrize("change,match", [
     (lambda s: s.update(epoch="1"), r"epoch '1' is not an integer in \[1, 1\]"),
     (lambda s: s.update(epoch=7), r"epoch 7 is not an integer in \[1, 1\]"),
-    (lambda s: s.update(metrics={"epoch": [1]}), "do not have the fields of a run's metrics"),
-    (lambda s: s["metrics"]["test_accuracy"].append(0.9), "do not hold exactly the epochs 1 to 1"),
+    (lambda s: s.update(metrics={"epoch": [1]}), "not a run's metrics"),
+    (lambda s: s["metrics"]["test_accuracy"].append(0.9), "per-epoch lists .* differ in length"),
+    (lambda s: s["metrics"].update(metrics := make_metrics(2).to_json()), "holds 2 epochs, not 1"),
+    (lambda s: s["metrics"]["entropy_log"].update(step=[0, 1], epoch=[0.0]),
+     "entropy log: its lists differ in length"),
     (lambda s: s["metrics"].update(test_accuracy=["0.9"]), "not a finite number"),
     (lambda s: s["metrics"].update(test_cost=[float("nan")]), "non-standard JSON constant NaN"),
     (lambda s: s.update(info=None), "its info is not a training record"),
@@ -165,14 +169,14 @@ def test_a_run_that_goes_non_finite_is_not_stored(tmp_path):
     """The default model on 500 images, batches of 50: 10 steps leave the running statistics
     far from the data and the eval-mode products overflow."""
     config = Config(limit_train=500, limit_test=200, epochs=1)
-    with pytest.raises(FloatingPointError, match=r"epoch 1: .*test_cost not finite"):
-        get_run(config, tmp_path / "run", device="cpu", progress=False, compile="off")
+    with pytest.raises(FloatingPointError, match=r"epoch 1: .*test_cost not finite .* --quick"):
+        make_run(config, STORE, tmp_path / "run", device="cpu", progress=False, compile="off")
     assert not (tmp_path / "run" / "metrics.json").exists()
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
-        write_json(tmp_path / "x.json", {"cost": float("nan")})
+        STORE.write_json(tmp_path / "x.json", {"cost": float("nan")})
     (tmp_path / "y.json").write_text('{"cost": NaN}')
     with pytest.raises(ValueError, match=r"y.json is not valid JSON .*NaN"):
-        read_json(tmp_path / "y.json")
+        STORE.read_json(tmp_path / "y.json")
 
 
 # ----------------------------------------------------------- 3. the command line and API
@@ -185,7 +189,7 @@ def test_a_run_that_goes_non_finite_is_not_stored(tmp_path):
     (["reproduce", "--workers", "0"], "--workers: must be an integer >= 1, got 0"),
     (["demo", "--d", "100000"], r"d = 100000, n = 9 .* needs about [0-9.]+ GiB, more than"),
     (["train", "--d", "4096", "--n", "1024"], r"training d = 4096, n = 1024 needs about"),
-    (["train", "--epochs", "3", "--snapshots", "1,5"], r"--snapshots \[5\] lie beyond --epochs 3"),
+    (["train", "--epochs", "3", "--snapshots", "1,5"], r"--snapshots' epochs must be an integer in \[0, 3\], got 5"),
     (["train", "--lr", "inf"], r"lr must be a finite number"),
     (["train", "--device", "tpu"], r"device must be one of \('auto', 'cpu', 'cuda'\)"),
     (["train", "--compile", "maybe"], r"compile must be one of"),
@@ -239,33 +243,34 @@ def test_bad_api_input_names_the_argument():
 @needs_mnist
 def test_a_tampered_store_names_the_file(tmp_path, capsys):
     config = Config(**TINY)
-    directory, _ = get_run(config, tmp_path / run_id(config), device="cpu", progress=False)
+    store = store_at(tmp_path)
+    directory, _ = make_run(config, store, device="cpu", progress=False)
     for name in ("config.json", "metrics.json", "provenance.json", "model.safetensors"):
         mode = stat.S_IMODE(os.stat(directory / name).st_mode)
         assert mode & 0o044 == 0o044, f"{name} is not readable by others ({oct(mode)})"
     weights = (directory / "model.safetensors").read_bytes()
     (directory / "model.safetensors").write_bytes(b"not weights")
-    with pytest.raises(ValueError, match=r"model.safetensors does not hold this run's weights"):
-        trained_model(config, directory)
+    with pytest.raises(FileNotFoundError, match=r"model.safetensors is not a safetensors file"):
+        store.model(config)
     (directory / "model.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="has its metrics but not its weights .* --retrain"):
-        get_run(config, directory, device="cpu", progress=False)
+    with pytest.raises(FileNotFoundError, match="not complete .*model.safetensors is missing.* --retrain"):
+        make_run(config, store, device="cpu", progress=False)
     (directory / "model.safetensors").write_bytes(weights)
     config_json = (directory / "config.json").read_text()
     (directory / "config.json").write_text(json.dumps(dict(json.loads(config_json), seed=5)))
-    with pytest.raises(ValueError, match=r"hashes to run .*, not to its folder's"):
-        load_run(directory)
+    with pytest.raises(FileNotFoundError, match=r"config.json holds run .*, not "):
+        store.run(config)
     (directory / "config.json").write_text(json.dumps(dict(json.loads(config_json), colour=1)))
-    with pytest.raises(ValueError, match=r"config.json has unknown field\(s\) \['colour'\]"):
-        load_run(directory)
+    with pytest.raises(FileNotFoundError, match=r"config.json has unknown field\(s\) \['colour'\]"):
+        store.run(config)
     (directory / "config.json").write_text(config_json)
     (directory / "metrics.json").write_text("{truncated")
-    with pytest.raises(ValueError, match=r"metrics.json is not valid JSON"):
-        load_run(directory)
+    with pytest.raises(FileNotFoundError, match=r"metrics.json is not valid JSON"):
+        store.run(config)
     file = tmp_path / "a-file"
     file.write_text("")
     with pytest.raises(ValueError, match="is a file, not a folder"):
-        get_run(config, file, device="cpu", progress=False)
+        make_run(config, store, file, device="cpu", progress=False)
 
 
 def test_another_users_lock_is_a_clear_error(tmp_path, monkeypatch):
@@ -273,9 +278,10 @@ def test_another_users_lock_is_a_clear_error(tmp_path, monkeypatch):
     saying what to do, not a PermissionError traceback (simulated: root may write anything)."""
     from qcnn import runs
 
-    def read_only(path, mode="r", *args, **kwargs):
+    def read_only(path, flags, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
-    monkeypatch.setattr(runs, "open", read_only, raising=False)
-    with pytest.raises(RuntimeError, match=r"\.lock: no permission to write in run x .*QCNN_RUNS"):
+    (tmp_path / "x").mkdir()
+    monkeypatch.setattr(runs.os, "open", read_only)
+    with pytest.raises(ValueError, match=r"\.lock: no permission to write in run x .*QCNN_RUNS"):
         with runs.run_lock(tmp_path / "x"):
             pass

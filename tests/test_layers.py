@@ -3,8 +3,9 @@ import circle and no lower module knows a higher one."""
 import ast
 from pathlib import Path
 
-LAYERS = ["stats", "basis", "model", "network", "entropy", "cuts", "reference", "data", "ising",
-          "config", "fused", "train", "runs", "experiments", "analysis", "report", "figures",
+LAYERS = ["errors", "stats", "basis", "model", "network", "entropy", "cuts", "reference", "data", "ising",
+          "config", "records", "store", "fused", "train", "runs", "experiments", "analysis", "findings",
+          "notes", "report", "figures",
           "explorer", "cluster", "sweep", "bench", "cli", "__main__"]
 PACKAGE = Path(__file__).resolve().parent.parent / "qcnn"
 

@@ -5,17 +5,18 @@ import math
 import numpy as np
 import pytest
 
+from conftest import make_metrics
 from qcnn import report
 
 
 def synthetic_metrics(entropy, epochs=None, test_accuracy=None, lr=None):
-    """metrics.json with one logged entropy point per epoch (the same for every label)."""
+    """Metrics with one logged entropy point per epoch (the same for every label)."""
     epochs = epochs or len(entropy)
-    return {"epoch": list(range(1, epochs + 1)), "lr": lr or [0.01] * epochs,
-            "test_accuracy": test_accuracy or [0.5] * epochs,
-            "entropy_log": {"epoch": list(range(0, epochs + 1)),
-                            "entropy": [[entropy[0]] * 10] + [[s] * 10 for s in entropy],
-                            "running_train_cost": [None] + [1.0] * epochs}}
+    return make_metrics(epochs, lr=lr or [0.01] * epochs,
+                        test_accuracy=test_accuracy or [0.5] * epochs,
+                        entropy_log={"epoch": list(range(0, epochs + 1)),
+                                     "entropy": [[entropy[0]] * 10] + [[s] * 10 for s in entropy],
+                                     "running_train_cost": [None] + [1.0] * epochs})
 
 
 @pytest.mark.parametrize("last5,verdict", [(0.968, "reproduced"), (0.95, "partly"),
@@ -159,15 +160,10 @@ def test_correlation():
     assert report.weaker_verdict([(-0.3, -0.6), (-0.1, 0.2)]) == "not reproduced"
 
 
-def test_an_empty_store_is_not_yet_measured(tmp_path, monkeypatch):
+def test_an_empty_store_is_not_yet_measured(tmp_path):
     """Every claim but the parameter count needs stored runs; with none, each says so."""
-    import qcnn.runs
-    monkeypatch.setattr(qcnn.runs, "RUNS_ROOT", tmp_path)
-    for cached in (report.d_claim, report.correlation_summary):
-        cached.cache_clear()
-    rows = report.claims_table()
-    for cached in (report.d_claim, report.correlation_summary):
-        cached.cache_clear()
+    from qcnn.store import Store
+    rows = report.claims_table(Store(tmp_path, runs=tmp_path / "runs", analyses=tmp_path / "a"))
     verdicts = {r["claim"]: r["verdict"] for r in rows}
     assert verdicts.pop("parameter count P = 240 d^2 + 180 d") == "reproduced"
     assert set(verdicts.values()) == {"not yet measured"}
@@ -176,6 +172,7 @@ def test_an_empty_store_is_not_yet_measured(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_no_cell_of_the_claims_table_breaks_its_row():
     """A '|' inside a cell would end it: the Markdown table would lose its columns."""
+    from conftest import STORE
     from qcnn.report import claims_table
-    for row in claims_table():
+    for row in claims_table(STORE):
         assert not any("|" in str(v) for v in row.values()), row["claim"]

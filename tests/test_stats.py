@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from qcnn import stats
+from conftest import make_metrics as metrics
 
 
 def test_ranks_with_ties_and_spearman():
@@ -17,12 +18,12 @@ def test_ranks_with_ties_and_spearman():
 
 
 def test_differences_leave_out_the_halvings():
-    metrics = {"epoch": [1, 2, 3, 4, 5, 6], "lr": [1, 1, 0.5, 0.5, 0.5, 0.25]}
-    keep = stats.steady_epochs(metrics, first_epoch=1)
+    run = metrics(6, lr=[1, 1, 0.5, 0.5, 0.5, 0.25])
+    keep = stats.steady_epochs(run, first_epoch=1)
     assert keep.tolist() == [2, 4, 5]                    # 3 and 6 follow a halving
     y = [1.0, 4, 9, 16, 25, 36]
-    assert stats.differences(y, metrics["epoch"], keep).tolist() == [3, 7, 9]
-    assert stats.steady_epochs(metrics, first_epoch=4).tolist() == [5]
+    assert stats.differences(y, run.epoch, keep).tolist() == [3, 7, 9]
+    assert stats.steady_epochs(run, first_epoch=4).tolist() == [5]
 
 
 def test_median_interval_is_the_order_statistics():
@@ -40,7 +41,7 @@ def test_shape_of_a_curve():
     assert stats.largest_drop([0, 1, 2, 3]) == 0
     assert stats.largest_drop([0, 4, 1, 2]) == pytest.approx(0.75)    # from 4 down to 1, range 4
     assert stats.moving_average([1, 2, 3, 4, 5, 6], 5).tolist() == [3, 4]
-    assert stats.last_epochs_accuracy({"test_accuracy": [0.1, 0.2, 0.9, 0.9, 0.8, 0.8, 1.0]}, 5) == \
+    assert stats.last_epochs_accuracy(metrics(7, test_accuracy=[0.1, 0.2, 0.9, 0.9, 0.8, 0.8, 1.0]), 5) == \
         pytest.approx(0.88)
 
 
@@ -48,17 +49,6 @@ def test_per_epoch_averages_the_points_logged_in_each_epoch():
     epochs = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
     values = np.array([9.0, 1, 3, 5, 7])
     assert stats.per_epoch(epochs, values, 2).tolist() == [2.0, 6.0]     # step 0 is in no epoch
-
-
-def test_bootstrap_interval_keeps_strata_sizes():
-    """Resampling within strata: a statistic of the stratum sizes never changes; of the values,
-    it stays within their range."""
-    items = [("a", 1.0), ("a", 2.0), ("b", 10.0), ("b", 20.0), ("b", 30.0)]
-    strata = [k for k, _ in items]
-    low, high = stats.bootstrap_interval(lambda s: sum(k == "a" for k, _ in s), items, strata=strata)
-    assert low == high == 2
-    low, high = stats.bootstrap_interval(lambda s: np.mean([v for _, v in s]), items, draws=500)
-    assert 1.0 <= low < high <= 30.0
 
 
 def test_across_runs_pooled_and_within_groups():
@@ -102,12 +92,11 @@ def test_run_table_reads_each_cost_as_its_log_over_the_shortest_run():
     eval-mode train cost ("train_eval") and the test cost are read per epoch; costs as logs."""
     def run(epochs, shift):
         points = [0.0] + [e / 2 for e in range(1, 2 * epochs + 1)]
-        return {"epoch": list(range(1, epochs + 1)),
-                "train_cost": [shift + e for e in range(1, epochs + 1)],
-                "test_cost": [2 * shift + e for e in range(1, epochs + 1)],
-                "entropy_log": {"epoch": points,
-                                "entropy": [[p + shift, p + 3 * shift] for p in points],
-                                "running_train_cost": [None] + [shift + p for p in points[1:]]}}
+        return metrics(epochs, train_cost=[shift + e for e in range(1, epochs + 1)],
+                       test_cost=[2 * shift + e for e in range(1, epochs + 1)],
+                       entropy_log={"epoch": points,
+                                    "entropy": [[p + shift, p + 3 * shift] for p in points],
+                                    "running_train_cost": [None] + [shift + p for p in points[1:]]})
     table = stats.run_table([run(2, 1.0), run(3, 2.0)])
     assert sorted(table) == ["entropy", "test", "train", "train_eval"]
     assert all(v.shape == (2, 2) for v in table.values())

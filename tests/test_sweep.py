@@ -94,6 +94,6 @@ def test_a_failing_point_is_one_line_and_retrain_reaches_the_notebook(tmp_path):
     (run / "model.safetensors").unlink()
     out = run_sweep(tmp_path, grid)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
-    assert re.search(rf"run {run.name}: FileNotFoundError: .*--retrain.*training.ipynb\)", out.stderr)
+    assert re.search(rf"run {run.name}: NotStored: .*--retrain.*training.ipynb\)", out.stderr)
     assert run_sweep(tmp_path, grid, ["--retrain"]).returncode == 0
     assert (run / "model.safetensors").exists()

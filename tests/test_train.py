@@ -11,13 +11,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from qcnn.data import missing_files
-from qcnn.runs import get_run, run_id
-from qcnn.config import Config
+from conftest import STORE, needs_mnist
+from qcnn.config import Config, run_id
+from qcnn.runs import make_run
 from qcnn.train import CHECKPOINT, learning_rate, train
-
-needs_mnist = pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)),
-                                 reason="MNIST not fetched (qcnn data fetch)")
 # a tiny run for the mechanics (determinism, resume, divergence): seconds, and it need not learn
 SMALL = dict(d=4, n=2, limit_train=500, limit_test=200, batch_size=50, entropy_per_epoch=2)
 
@@ -48,8 +45,8 @@ def test_the_quick_recipe_learns(tmp_path):
     regression in training shows up here, not in a reader's notebook."""
     from qcnn.experiments import QUICK
     metrics, _ = train(Config(**QUICK), tmp_path, device="cpu", progress=False)
-    assert metrics["test_accuracy"][-1] >= 0.80, metrics["test_accuracy"]
-    assert metrics["test_accuracy"][-1] > metrics["test_accuracy"][0]
+    assert metrics.test_accuracy[-1] >= 0.80, metrics.test_accuracy
+    assert metrics.test_accuracy[-1] > metrics.test_accuracy[0]
 
 
 @pytest.mark.parametrize("fields,match", [
@@ -76,7 +73,7 @@ def test_run_id_names_the_config():
 def test_identical_configs_give_identical_files(tmp_path):
     config = Config(epochs=2, **SMALL)
     for name in ("a", "b"):
-        get_run(config, tmp_path / name, device="cpu", progress=False)
+        make_run(config, STORE, tmp_path / name, device="cpu", progress=False)
     a, b = ((tmp_path / n / "metrics.json").read_bytes() for n in ("a", "b"))
     assert a == b
     metrics = json.loads(a)
@@ -85,7 +82,7 @@ def test_identical_configs_give_identical_files(tmp_path):
     assert len(metrics["entropy_log"]["entropy"][0]) == 10
     # asking again reuses the stored run without training
     before = (tmp_path / "a" / CHECKPOINT).stat().st_mtime_ns
-    get_run(config, tmp_path / "a", device="cpu", progress=False)
+    make_run(config, STORE, tmp_path / "a", device="cpu", progress=False)
     assert (tmp_path / "a" / CHECKPOINT).stat().st_mtime_ns == before
 
 
@@ -95,9 +92,11 @@ def test_resume_after_sigkill_gives_identical_metrics(tmp_path):
     """Kill -9 a training process after its first checkpoint; asking again resumes and ends
     with metrics byte-identical to an uninterrupted run."""
     config = Config(epochs=4, **SMALL)
-    get_run(config, tmp_path / "straight", device="cpu", progress=False)
-    code = ("import sys; from qcnn.config import Config; from qcnn.runs import get_run; "
-            f"get_run(Config(**{config.to_dict()!r}), sys.argv[1], device='cpu', progress=False)")
+    make_run(config, STORE, tmp_path / "straight", device="cpu", progress=False)
+    code = ("import sys; from qcnn.config import Config; from qcnn.runs import make_run; "
+            "from qcnn.store import Store; "
+            f"make_run(Config(**{config.to_dict()!r}), Store(), sys.argv[1], device='cpu', "
+            "progress=False)")
     process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "killed")])
     checkpoint = tmp_path / "killed" / CHECKPOINT
     deadline = time.time() + 120
@@ -107,7 +106,7 @@ def test_resume_after_sigkill_gives_identical_metrics(tmp_path):
     process.wait()
     assert checkpoint.exists() and not (tmp_path / "killed" / "metrics.json").exists()
     assert read_checkpoint(checkpoint)[1]["epoch"] < 4
-    get_run(config, tmp_path / "killed", device="cpu", progress=False)
+    make_run(config, STORE, tmp_path / "killed", device="cpu", progress=False)
     assert (tmp_path / "killed" / "metrics.json").read_bytes() == \
         (tmp_path / "straight" / "metrics.json").read_bytes()
     provenance = json.loads((tmp_path / "killed" / "provenance.json").read_text())
