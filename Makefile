@@ -16,19 +16,19 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 .PHONY: help setup data book check-book figures notebooks test bench reproduce demo clean
 
 help:
-	@echo "make book       set up, fetch the data, draw the figures, build the HTML book (main job)"
+	@echo "make book       set up, fetch the data, build the HTML book from the chapters (main job)"
 	@echo "make check-book open every page of the built book in headless Chromium, offline"
 	@echo "make test       set up, fetch the data, run the tests and check the notebooks (CI)"
 	@echo "make reproduce  train (or resume) every paper-scale run, then draw every figure"
 	@echo "make figures    draw every figure from the stored runs into figures/"
-	@echo "make notebooks  re-execute the chapters in place, storing their outputs"
+	@echo "make notebooks  re-execute the chapters in place, storing their outputs and figures"
 	@echo "make bench      timing figures (entanglement entropy, training)"
 	@echo "make demo       build a q-CNN, print its parameter count and entropies (TRAIN=1: and train it)"
 	@echo "make setup      only create/update .venv (idempotent; seconds when up to date)"
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@if nvidia-smi -L >/dev/null 2>&1; then \
@@ -53,7 +53,10 @@ data: setup
 figures: data
 	$(PY) -m qcnn figures
 
-book: figures
+# The chapters as committed (make notebooks executes them), the explorer's views they show
+# (drawn once, then reused while the code and runs are the same), the HTML.
+book: data
+	$(PY) -m qcnn views
 	$(VENV)/bin/jupyter-book build book/ -W -n --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
@@ -67,6 +70,7 @@ notebooks: data
 	$(PY) book/_execute.py
 
 test: data
+	$(VENV)/bin/ruff check
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval-lax book/ -p no:cacheprovider
 
@@ -80,5 +84,9 @@ reproduce: data
 demo: $(if $(TRAIN),data,setup)
 	$(PY) -m qcnn demo $(if $(TRAIN),--train)
 
+# What the project makes and does not commit: the environment, the built book (with its
+# execution cache), the data sets and their cache, the quick profile's figures, the explorer's
+# views. Runs in training keep their checkpoints.
 clean:
-	rm -rf $(VENV) _build .pytest_cache
+	rm -rf $(VENV) _build .pytest_cache data/MNIST data/FashionMNIST data/cache figures/quick \
+	  book/_static/explorer

@@ -72,7 +72,7 @@ if (!window.MathJax || !MathJax.startup) { done("no MathJax"); return; }
 MathJax.startup.promise.then(() => done("ok")).catch(e => done("error " + e));
 """
 
-PAGE_STATE = """
+PAGE_STATE = r"""
 const math = [...document.querySelectorAll('.math')];
 return {
   images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),

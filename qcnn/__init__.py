@@ -4,10 +4,12 @@ Public names: ``QCNN`` (the model, §2), ``entanglement_entropy`` (the top cut, 
 entanglement across every cut (``qcnn.cuts``): ``subtree_entropies``, ``renyi2_entropy``,
 ``min_cut_bound`` and ``data_entropy``.
 """
+from importlib.metadata import version
+
 from .cuts import data_entropy, min_cut_bound, renyi2_entropy, subtree_entropies
 from .entropy import entanglement_entropy
 from .model import QCNN
 
 __all__ = ["QCNN", "entanglement_entropy", "subtree_entropies", "renyi2_entropy",
            "min_cut_bound", "data_entropy"]
-__version__ = "0.1.0"
+__version__ = version("qcnn")          # the one version number: pyproject.toml's

@@ -23,7 +23,6 @@ its provenance (command, commit, versions, device, threads, seconds per item).
 """
 import time
 
-import numpy as np
 import torch
 
 from .config import Config, build_model, run_id
@@ -143,6 +142,9 @@ def analyze(store, regions=REGIONS, force=False, log=print):
     sitting = dict(environment(), items=[])   # "provenance": the latest sitting that computed
     for (dataset, partition), config in fig2_configs("paper").items():
         rid = run_id(config)
+        if not store.complete(config):
+            log(f"{dataset} {partition} ({rid}): not stored, not analysed")
+            continue
         entry = result["models"].setdefault(rid, {"config": config.to_dict(), "regions": {},
                                                   "seconds": {}})
         model = store.model(config).double()

@@ -1,25 +1,28 @@
 """The command line. ``qcnn --help`` lists the commands, ``qcnn COMMAND --help`` their flags.
 
-    qcnn data fetch [mnist|fashion-mnist|all]   download or rebuild the data sets, verified
+    qcnn data fetch [mnist|fashion-mnist|ising|all]   fetch or make the data sets, verified
     qcnn train [--dataset ... --d 18 ...]       train a run (or reuse / resume a stored one)
     qcnn bench entropy|train|all                timing figures, the last line as JSON
     qcnn reproduce [--profile paper|quick]      every run, the analyses and the figures
                    [--family NAME ...]          only these run families (qcnn.experiments)
     qcnn analyze                                precompute the chapter on every cut's analyses
     qcnn figures [--profile paper|quick]        regenerate every figure from stored runs
+    qcnn views                                  the explorer's static views for the book
     qcnn sweep GRID.yaml                        the training notebook over a parameter grid
     qcnn demo [--train]                         a model, its parameter count and entropies
 
 A bad flag, file or state the user can fix (``qcnn.errors.UserError``) is one line naming it
-and what to do, with exit status 2 (argparse) or 1 (everything checked later); ``qcnn
---traceback ...`` (or QCNN_TRACEBACK=1) shows the traceback too. Every other exception (a bug,
-an out-of-memory error in torch) keeps its traceback. Ctrl-C during training says that the same
-command resumes. The store (``qcnn.store.Store``) is made here, once, and passed down.
+and what to do, with exit status 2 (argparse) or 1 (everything checked later), and so is a file
+system that fails (an OSError naming its file, or a full disk, an exceeded quota or a read-only
+file system, ``FILE_SYSTEM_ERRORS``); ``qcnn --traceback ...`` (or QCNN_TRACEBACK=1) shows the
+traceback too. Every other exception (a bug, an out-of-memory error in torch) keeps its
+traceback. Ctrl-C is one line too; during training it says that the same command resumes. The
+store (``qcnn.store.Store``) is made here, once, and passed down.
 """
 import argparse
 import dataclasses
+import errno
 import os
-import sys
 import time
 import traceback
 
@@ -27,15 +30,38 @@ import torch
 
 from .config import Config
 from .errors import InvalidInput, UserError, check_int
-from .store import Store
+from .store import Store, check_folder
+
+FILE_SYSTEM_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+TRAINING_COMMANDS = ("train", "reproduce", "sweep")
 
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
+def int_in(low, high=None):
+    """An argparse type: an integer in [low, high] (no upper end when None), ``check_int``'s."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = text
+        try:
+            return check_int("", value, low, high)
+        except InvalidInput as error:
+            raise argparse.ArgumentTypeError(str(error).strip()) from None
+    return parse
+
+
+positive_int = int_in(1)
+
+
+def scheduler_address(text):
+    """An argparse type: a Dask scheduler's address, such as tcp://host:8786 (checked by
+    dask's own parser, before anything else runs)."""
+    from distributed.comm import get_address_host_port
     try:
-        return check_int("value", int(text), 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}") from None
+        get_address_host_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def parse_epochs(text, epochs):
@@ -52,8 +78,12 @@ def parse_epochs(text, epochs):
 
 def cmd_data(args, store):
     from .data import DATASETS, fetch
+    from .ising import fetch_ising
     for name in DATASETS if args.dataset == "all" else [args.dataset]:
-        fetch(name, store.data)
+        if name != "ising":
+            fetch(name, store.data)
+    if args.dataset in ("ising", "all"):
+        print(f"ising: {fetch_ising(root=store.data)}, verified by SHA-256")
 
 
 def train_config(args):
@@ -119,6 +149,7 @@ def cluster_client(args):
 
 def cmd_reproduce(args, store):
     from .analysis import analyze
+    from .phases import analyze_ising
     from .config import run_id
     from .experiments import all_configs, snapshots_for
     from .figures import all_figures
@@ -144,24 +175,34 @@ def cmd_reproduce(args, store):
         return                          # some families only: the analyses and figures need all
     if args.profile == "paper":
         analyze(store)
+        analyze_ising(store)
     for name, fig in all_figures(store, args.profile).items():
         print(f"{fig.provenance['directory']}/{name}.png")
 
 
 def cmd_analyze(args, store):
     from .analysis import analyze
+    from .phases import analyze_ising
     if args.threads:
         torch.set_num_threads(args.threads)
     analyze(store, force=args.force)
+    analyze_ising(store, force=args.force)
 
 
 def cmd_figures(args, store):
     from .experiments import current_profile
     from .figures import all_figures
     profile = args.profile or current_profile()
-    for name, fig in all_figures(store, profile, args.out).items():
+    out = check_folder("--out", args.out) if args.out else None
+    for name, fig in all_figures(store, profile, out).items():
         print(f"{fig.provenance['directory']}/{name}.png: {len(fig.provenance['runs'])} run(s), "
               f"{profile} profile")
+
+
+def cmd_views(args, store):
+    from .explorer import static_explorer
+    static_explorer(store)
+    print(f"{store.root / 'book' / '_static' / 'explorer'}: the explorer's views, up to date")
 
 
 def cmd_sweep(args, store):
@@ -185,7 +226,7 @@ def cmd_demo(args, store):
     from .config import run_id
     from .data import IMAGE_SIZE
     from .entropy import entanglement_entropy
-    from .model import QCNN, parameter_count, parameter_count_eq47
+    from .model import QCNN, check_memory, parameter_count, parameter_count_eq47
     from .reference import entanglement_entropy_tn
 
     if args.train and args.image_size != IMAGE_SIZE:
@@ -193,6 +234,8 @@ def cmd_demo(args, store):
                          f"--image-size must be {IMAGE_SIZE} with it, got {args.image_size}")
     torch.manual_seed(args.seed)
     model = QCNN(args.d, args.n, args.image_size)
+    check_memory(8 * (model.widths[-3] + 1) ** 3, f"the demo's tensornetwork cross-check at "
+                 f"d = {args.d}, n = {args.n} (a float64 copy tensor of the top half tree)")
     count = sum(p.numel() for p in model.parameters())
     print(f"q-CNN d={args.d}, n={args.n}, {model.n_pixels} pixels, L={model.n_layers} layers")
     print(f"channel widths d_0..d_L+1: {model.widths}")
@@ -219,11 +262,12 @@ def cmd_demo(args, store):
 
 
 def add_cluster_options(p):
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+    from .cluster import MAX_WORKERS
+    p.add_argument("--workers", type=int_in(1, MAX_WORKERS), default=None, metavar="N",
                    help="run on a local Dask cluster of N worker processes")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                    help="run on a running Dask cluster (e.g. tcp://host:8786)")
-    p.add_argument("--gpu-runs", type=positive_int, default=None, metavar="K",
+    p.add_argument("--gpu-runs", type=int_in(1, MAX_WORKERS), default=None, metavar="K",
                    help="K runs at once on this machine's GPU (a local cluster of K workers)")
     p.add_argument("--threads", type=positive_int, default=None, metavar="T",
                    help="torch threads per run (default: 1 on a cluster, all cores otherwise)")
@@ -244,9 +288,11 @@ def build_parser():
                         help="show the traceback of an error too (also: QCNN_TRACEBACK=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("data", help="fetch and verify MNIST / Fashion-MNIST into data/")
+    p = commands.add_parser("data", help="fetch and verify MNIST / Fashion-MNIST into data/, "
+                            "check (or make) the Ising configurations")
     p.add_argument("action", choices=["fetch"])
-    p.add_argument("dataset", nargs="?", default="all", choices=["mnist", "fashion-mnist", "all"])
+    p.add_argument("dataset", nargs="?", default="all",
+                   choices=["mnist", "fashion-mnist", "ising", "all"])
     p.set_defaults(run=cmd_data)
 
     p = commands.add_parser(
@@ -293,8 +339,9 @@ def build_parser():
     add_retrain(p)
     p.set_defaults(run=cmd_reproduce)
 
-    p = commands.add_parser("analyze", help="precompute the analyses of the chapter on every "
-                            "cut (Rényi-2 of regions, the data's view, truncation)")
+    p = commands.add_parser("analyze", help="precompute the stored analyses: every cut (Rényi-2 of "
+                            "regions, the data's view, truncation), the untrained networks, the "
+                            "Ising classifiers")
     p.add_argument("--force", action="store_true", help="recompute what is stored")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: all)")
     p.set_defaults(run=cmd_analyze)
@@ -304,6 +351,10 @@ def build_parser():
                    help="which runs (default: QCNN_PROFILE, else paper)")
     p.add_argument("--out", default=None, help="output folder (default: figures/)")
     p.set_defaults(run=cmd_figures)
+
+    p = commands.add_parser("views", help="draw the explorer's static views for the book (reused "
+                            "while the code and the stored runs are the same)")
+    p.set_defaults(run=cmd_views)
 
     p = commands.add_parser("sweep", help="run the training notebook (papermill) over a grid")
     p.add_argument("grid", help="YAML file: config fields mapped to lists of values")
@@ -336,12 +387,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         if show:
             traceback.print_exc()
-        raise SystemExit("qcnn: interrupted; a run in training resumes from its last finished "
-                         "epoch when the same command is given again") from None
+        resumes = ("; a run in training resumes from its last finished epoch when the same "
+                   "command is given again" if args.command in TRAINING_COMMANDS else "")
+        raise SystemExit(f"qcnn: interrupted{resumes}") from None
     except OSError as error:        # the file system: full, read-only, a folder for a file
-        if show or error.filename is None:
+        if show or (error.filename is None and error.errno not in FILE_SYSTEM_ERRORS):
             raise
-        raise SystemExit(f"qcnn: error: {error.filename}: {error.strerror}") from None
+        where = "" if error.filename is None else f"{error.filename}: "
+        raise SystemExit(f"qcnn: error: {where}{error.strerror}") from None
 
 
 if __name__ == "__main__":

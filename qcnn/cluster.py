@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import Config, build_model, run_id
-from .data import N_TEST, N_TRAIN, write_atomic
+from .data import write_atomic
 from .model import forward_flops
 from .errors import InvalidInput, check_choice, check_int
 from .runs import execute_notebook, make_run
@@ -37,7 +37,7 @@ RUN_FILES = ("config.json", "metrics.json", "provenance.json")
 def run_cost(config):
     """A run's arithmetic in FLOPs (forward + backward on the training set, forward on both
     sets each epoch): the progress bar's unit of work."""
-    images = (config.limit_train or N_TRAIN), (config.limit_test or N_TEST)
+    images = config.images
     per_image = forward_flops(build_model(config))
     return config.epochs * per_image * (4 * images[0] + images[1])
 

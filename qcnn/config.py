@@ -13,7 +13,7 @@ import torch
 
 from .basis import BASES
 from .errors import InvalidInput, check_choice, check_int, check_number
-from .data import DATASETS, IMAGE_SIZE, N_TEST, N_TRAIN
+from .data import IMAGE_SIZE, N_TEST, N_TRAIN
 from .model import PARTITIONS, QCNN
 
 # Initial batch-norm shift beta. "shift1": every BN output starts near 1, so every pooled
@@ -27,6 +27,11 @@ LR_SCHEDULES = {"paper": 10, "published": 9, "early": 4, "constant": None}
 # convolution and the classifier (the published code, layers.py lines 104 and 178).
 WEIGHT_INITS = ("torch", "xavier")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}     # published: float64
+# What a run can train on: {data set: (training images, test images, labels)}. "ising": the
+# configurations of qcnn.ising (24 temperatures, 1000 train and 400 test each), labelled
+# ordered or disordered (tests/test_ising.py checks these counts against the file).
+SPLITS = {"mnist": (N_TRAIN, N_TEST, 10), "fashion-mnist": (N_TRAIN, N_TEST, 10),
+          "ising": (24000, 9600, 2)}
 # Fields added after runs were stored: at their defaults they are left out of the hashed JSON,
 # so that every stored run keeps its id.
 LATER_FIELDS = {"weight_init": "torch", "dtype": "float32"}
@@ -39,7 +44,8 @@ def _field(default, help):
 @dataclass(frozen=True)
 class Config:
     """Everything that defines a run; its hash names the run (``run_id``)."""
-    dataset: str = _field("mnist", "data set: mnist | fashion-mnist")
+    dataset: str = _field("mnist", "data set: mnist | fashion-mnist | ising (the 2D Ising model's "
+                          "configurations, ordered or disordered)")
     partition: str = _field("updown", "top cut: updown (row-major flattening) | leftright "
                             "(transposed)")
     d: int = _field(18, "channel scale, d_l = d(l+1) (paper: 18)")
@@ -64,21 +70,28 @@ class Config:
                         "code's)")
 
     def __post_init__(self):
-        choices = dict(dataset=DATASETS, partition=PARTITIONS, basis=BASES, init=INITS,
+        choices = dict(dataset=SPLITS, partition=PARTITIONS, basis=BASES, init=INITS,
                        lr_schedule=LR_SCHEDULES, weight_init=WEIGHT_INITS, dtype=DTYPES)
         for name, allowed in choices.items():
             check_choice(name, getattr(self, name), allowed)
+        train, test, _ = SPLITS[self.dataset]
         ranges = dict(d=(1, 4096), n=(1, 1024), seed=(0, 2**63 - 1), epochs=(1, 10000),
-                      batch_size=(1, N_TRAIN), limit_train=(0, N_TRAIN), limit_test=(0, N_TEST),
+                      batch_size=(1, train), limit_train=(0, train), limit_test=(0, test),
                       entropy_per_epoch=(0, 1000))
         for name, (low, high) in ranges.items():
             check_int(name, getattr(self, name), low, high)
         # a float field holds a float: 1 and 1.0, 0 and -0.0 name the same run
         object.__setattr__(self, "lr", check_number("lr", self.lr, 0, 10, low_open=True))
         object.__setattr__(self, "weight_decay", check_number("weight_decay", self.weight_decay, 0, 100))
-        if self.batch_size > (self.limit_train or N_TRAIN):
+        if self.batch_size > (self.limit_train or train):
             raise InvalidInput(f"batch_size must be at most the number of training images "
-                               f"({self.limit_train or N_TRAIN}), got {self.batch_size}")
+                               f"({self.limit_train or train}), got {self.batch_size}")
+
+    @property
+    def images(self):
+        """(training images, test images) the run uses."""
+        train, test, _ = SPLITS[self.dataset]
+        return self.limit_train or train, self.limit_test or test
 
     def to_dict(self):
         """The config as the run store keeps it (``config.json``) and hashes it: every field,
@@ -122,8 +135,8 @@ def train_flags(config):
 
 def build_model(config):
     """The untrained q-CNN of ``config`` on the CPU, in its dtype, seeded by the caller."""
-    model = QCNN(config.d, config.n, IMAGE_SIZE, partition=config.partition, basis=config.basis,
-                 bn_shift_init=INITS[config.init])
+    model = QCNN(config.d, config.n, IMAGE_SIZE, n_classes=SPLITS[config.dataset][2],
+                 partition=config.partition, basis=config.basis, bn_shift_init=INITS[config.init])
     if config.weight_init == "xavier":
         for conv in model.convs:
             torch.nn.init.xavier_uniform_(conv.weight, gain=1.0)

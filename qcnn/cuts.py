@@ -34,8 +34,9 @@ import math
 import numpy as np
 import torch
 
-from .errors import InvalidInput
+from .errors import InvalidInput, check_int
 from .entropy import entropy_of_weights
+from .model import check_memory, check_pixels
 from .network import contract_tree, embed, gram_root, level_grams, tilde_matrices
 
 
@@ -65,10 +66,8 @@ def chain_mask(model, region):
 
 def subtree_region(model, level, index=0):
     """The pixels (H, W) bool of the ``index``-th subtree of 2^level consecutive leaves."""
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in (level, index)) or \
-            not 0 <= level < model.n_layers or not 0 <= index < model.n_pixels >> level:
-        raise InvalidInput(f"level must be in [0, {model.n_layers - 1}] and index in "
-                         f"[0, {(model.n_pixels >> level) - 1}], got {level}, {index}")
+    check_int("level", level, 0, model.n_layers - 1)
+    check_int("index", index, 0, (model.n_pixels >> level) - 1)
     chain = torch.zeros(model.n_pixels, dtype=torch.bool)
     chain[index << level:(index + 1) << level] = True
     h, w = model.image_size
@@ -153,13 +152,41 @@ def _pairs(left, right, a, scale, block):
         yield rows, x * y
 
 
+def mixed_patterns(mask, n_layers):
+    """For each level 1..L-1, the distinct patterns of A (tuples of bools) over its subtrees
+    that are partly in A: the four-index tensors ``renyi2_entropy`` builds there."""
+    levels = []
+    for level in range(1, n_layers):
+        size = 1 << level
+        found = dict.fromkeys(tuple(mask[start:start + size])
+                              for start in range(0, len(mask), size))
+        levels.append([p for p in found if any(p) and not all(p)])
+    return levels
+
+
+def renyi2_memory(model, patterns, block):
+    """Bytes ``renyi2_entropy`` needs at its peak: at each level, the mixed tensors below and
+    those being built (D^4 float64 each, D = the level's width + 1) and three blocks of rows of
+    a tensor (``block`` * D^3 each)."""
+    width = [w + 1 for w in model.widths[:-1]]              # D_0 .. D_L
+    stored = [0] + [len(p) * width[level] ** 4 for level, p in enumerate(patterns, 1)] + [0]
+    return 8 * max(stored[level - 1] + stored[level]
+                   + 3 * min(block, width[level]) * width[level] ** 3
+                   for level in range(1, model.n_layers + 1))
+
+
 def renyi2_entropy(model, region, block=8):
     """Rényi-2 entropy -ln tr rho_A^2 (nats) of each normalised label state for the pixels A
     (``region``: bool (H, W), a proper non-empty subset): float64 (|C|,). Exact (float64): the
     replica contraction of the module's docstring, a lower bound on the von Neumann entropy.
     Built level by level; a level's distinct mixed patterns are kept until the next level is
-    built. Memory about two levels' mixed tensors (D^4 * 8 bytes each) plus ``block`` * D^3."""
+    built: the memory this needs (``renyi2_memory``) is checked before anything is built.
+    ``block``: rows of leg 1 contracted at once (an integer >= 1)."""
+    check_int("block", block, 1)
     mask = chain_mask(model, region).tolist()
+    patterns = mixed_patterns(mask, model.n_layers)
+    check_memory(renyi2_memory(model, patterns, block), "the Rényi-2 entropy of this region "
+                 f"at d = {model.d}, n = {model.n}", smaller="d, n, block or region")
     tildes = tilde_matrices(model)
     grams, _, scales = level_grams(tildes)
 
@@ -167,13 +194,10 @@ def renyi2_entropy(model, region, block=8):
         return ("A" if pattern[0] else "B"), grams[level]
 
     below = {}
-    for level in range(1, model.n_layers):
+    for level, mixed in enumerate(patterns, 1):
         size = 1 << level
         here = {}
-        for start in range(0, model.n_pixels, size):
-            pattern = tuple(mask[start:start + size])
-            if pattern in here or all(pattern) or not any(pattern):
-                continue
+        for pattern in mixed:
             left, right = (below.get(p) or pure(level - 1, p)
                            for p in (pattern[:size // 2], pattern[size // 2:]))
             d = len(tildes[level - 1])
@@ -226,23 +250,16 @@ def min_cut_bound(model, region):
 # ------------------------------------------------------------------------ the data's view
 
 def check_images(model, images):
-    """``images`` as a float64 tensor (B, H, W) or (B, N); ValueError naming ``images`` if it
-    is empty, not floating point, or has values outside [0, 1] (NaN included)."""
+    """``images`` (a tensor or array) as a float64 tensor (B, H, W) or (B, N); InvalidInput
+    naming ``images`` unless it is a non-empty batch of float32 or float64 values in [0, 1]
+    (``model.check_pixels``) of the model's image shape."""
     if not isinstance(images, (torch.Tensor, np.ndarray)):
         raise InvalidInput(f"images must be a tensor or array, got {type(images).__name__}")
     try:
         images = torch.as_tensor(images)
     except (TypeError, ValueError, RuntimeError):
         raise InvalidInput("images must hold floats in [0, 1], got an array torch cannot read") from None
-    if not images.is_floating_point():
-        raise InvalidInput(f"images must hold floats in [0, 1], got dtype {images.dtype} (divide "
-                         "bytes by 255)")
-    if images.dim() not in (2, 3) or len(images) == 0:
-        raise InvalidInput(f"images must be a non-empty batch (B, H, W) or (B, N), got shape "
-                         f"{tuple(images.shape)}")
-    if not bool(((images >= 0) & (images <= 1)).all()):
-        raise InvalidInput("images must hold values in [0, 1] (no NaN)")
-    model.flatten(images)                                 # checks the shape against the model
+    model.flatten(check_pixels("images", images))         # the shape against the model
     return images.double()
 
 

@@ -22,6 +22,8 @@ runs keep. Every list of runs elsewhere is derived from the registry.
   partition claim can set the gap between partitions beside the gap between seeds.
 - ``plateau``: what ends the beta = 0 plateau: the published recipe with a constant learning rate
   (20 epochs) and with its first halving after 4 epochs (15 epochs).
+- ``ising``: the paper's future work, a q-CNN trained on physical data: the ordered and the
+  disordered phase of the 2D Ising model (``qcnn.ising``), d = 4, 8, 18, seeds 0-2.
 
 Profiles: ``paper`` (the default), and ``quick``, every family that has a quick form trained with
 the quick recipe (``QUICK``), never drawn beside the paper's runs. QCNN_PROFILE picks the
@@ -156,6 +158,19 @@ def plateau_configs(profile="paper"):
             "first halving after 4 epochs": Config(epochs=15, **dict(PUBLISHED, lr_schedule="early"))}
 
 
+ISING_DS = (4, 8, 18)
+
+
+def ising_configs(profile="paper"):
+    """The paper's future work: phase classification of the 2D Ising model (``qcnn.ising``),
+    d in ISING_DS with n = d/2, seeds 0-2, this book's recipe, 30 epochs on the 24000
+    configurations (up/down). Quick: d = 4, seed 0, the quick recipe's 2 epochs."""
+    if check_profile(profile) == "quick":
+        return [Config(dataset="ising", d=4, n=2, epochs=QUICK["epochs"])]
+    return [Config(dataset="ising", d=d, n=d // 2, seed=seed, epochs=30)
+            for d in ISING_DS for seed in LANDSCAPE_SEEDS]
+
+
 @dataclass(frozen=True)
 class Family:
     """A family of runs: ``configs(profile)`` gives its runs; ``claims``: its runs are judged
@@ -187,6 +202,8 @@ FAMILIES = {f.name: f for f in (
            partition_seed_configs, claims=True),
     Family("plateau", "what ends the beta = 0 plateau: constant and early-halving schedules",
            plateau_configs),
+    Family("ising", "the 2D Ising model's phases: d = 4, 8, 18, seeds 0-2 (the paper's future work)",
+           ising_configs),
 )}
 
 
@@ -257,21 +274,7 @@ def first_epoch_of(profile):
     return 30 if profile == "paper" else PROFILES[profile]["epochs"]
 
 
-def seed_runs(store, profile="paper"):
-    """The stored d = 18 up/down runs of every seed: {dataset: [Config, ...]}."""
-    return {name: sorted((c for c in landscape_runs(store, profile) if c.d == 18 and c.dataset == name),
-                         key=lambda c: c.seed) for name in DATASETS}
-
-
 # d's with two seeds or more that the across-run correlation within d needs. Its bootstrap
 # resamples whole d's, and k d's give at most C(2k-1, k) distinct resamples: 2 d's give 3, each
 # the original set or one d alone (a zero-width interval); 5 d's give 126.
 MIN_ACROSS_DS = 5
-
-
-def across_population(store, profile, name):
-    """The stored landscape runs of data set ``name`` whose d has two seeds or more: the runs
-    of the across-run correlation within d. Empty while fewer than MIN_ACROSS_DS d's qualify."""
-    configs = [c for c in landscape_runs(store, profile) if c.dataset == name]
-    configs = [c for c in configs if sum(o.d == c.d for o in configs) >= 2]
-    return configs if len({c.d for c in configs}) >= MIN_ACROSS_DS else []

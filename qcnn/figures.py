@@ -34,12 +34,14 @@ import torch  # noqa: E402
 
 from . import stats  # noqa: E402
 from .basis import dirichlet_kernel, extended_features  # noqa: E402
-from .config import run_id  # noqa: E402
+from .config import Config, run_id  # noqa: E402
 from .data import DATASETS, load  # noqa: E402
-from .experiments import (D_CLAIM, LAST, PAPER_ACCURACY, across_population,  # noqa: E402
-                          by_dataset, current_profile, fig2_configs, first_epoch_of,
-                          landscape_configs, landscape_runs, paper_runs, seed_runs)
+from .experiments import (D_CLAIM, LAST, PAPER_ACCURACY, claims_configs,  # noqa: E402
+                          current_profile, fig2_configs, first_epoch_of, landscape_configs,
+                          landscape_runs, paper_runs, published_configs, recipe_of)
+from .ising import T_C, TEMPERATURES, exact_energy  # noqa: E402
 from .model import born_probabilities, parameter_count_eq47, predict  # noqa: E402
+from .report import correlation_summary, population  # noqa: E402
 from .findings import fig2_entries  # noqa: E402
 
 PACKAGE = Path(__file__).resolve().parent
@@ -219,12 +221,6 @@ def run_curves(metrics, title=""):
     return fig
 
 
-def _fig2_runs(store, partition, profile):
-    """The stored Fig. 2 runs of ``partition`` (both data sets when both are stored)."""
-    configs = fig2_configs(profile)
-    return store.stored(configs[(ds, partition)] for ds in DATASETS)
-
-
 def legend(ax, **options):
     """The axes' legend, if anything in it has a label."""
     if ax.get_legend_handles_labels()[0]:
@@ -292,105 +288,171 @@ def fig1(store, profile=None, out_dir=None, n_pixels=8):
     return save(store, fig, "fig1", [], figures_dir(store, profile or current_profile(), out_dir))
 
 
-def _train_test_curves(store, name, train_series, train_label, test_key, ylabel, title, profile,
-                       out_dir, yscale="linear"):
+RECIPE_TITLES = {"published": "the paper's recipe (beta = 0, Xavier, float64)",
+                 "book": "this book's recipe (beta = 1)"}
+
+
+def fig2_population(store, recipe, partition, profile):
+    """The stored d = 18, n = 9 runs of ``recipe`` with ``partition``, every seed: the paper's
+    recipe's seeds 0-2; this book's Fig. 2 run with its seeds (the landscape's for up/down, the
+    partition seeds for left/right)."""
+    configs = (published_configs(profile) if recipe == "published" else
+               [c for c in claims_configs(profile) if recipe_of(c) == "book"])
+    return store.stored(c for c in configs if (c.d, c.n, c.partition) == (18, 9, partition))
+
+
+def seed_lines(ax, epochs, curves, color, label, style="-"):
+    """Each seed's curve thin, their mean thick (with the number of seeds in the label)."""
+    curves = np.asarray(curves)
+    for curve in curves:
+        ax.plot(epochs, curve, style, color=color, lw=0.6, alpha=0.45)
+    ax.plot(epochs, curves.mean(0), style, color=color, lw=1.8,
+            label=f"{label} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+
+
+def recipe_panels(store, name, partition, title, draw, profile, out_dir, ylabel, yscale="linear"):
+    """Fig. 2's layout: the paper's recipe (left) beside this book's (right), the d = 18 runs
+    of ``partition``, both data sets; ``draw(ax, metrics list, color, data set name)`` per data
+    set. The panels share their y-axis."""
     profile = profile or current_profile()
-    configs = _fig2_runs(store, "leftright", profile)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for config in configs:
-        m = store.metrics(config)
-        ax.plot(*train_series(m), color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} {train_label}")
-        ax.plot(m.epoch, getattr(m, test_key), "--", color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} test (eval mode)")
-    if not configs:
-        not_stored(ax, "the Fig. 2 runs")
-    ax.set(xlabel="epoch", ylabel=ylabel, yscale=yscale, title=title)
-    legend(ax, fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(store, fig, name, configs, figures_dir(store, profile, out_dir))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    drawn = []
+    for ax, recipe in zip(axes, RECIPE_TITLES):
+        configs = fig2_population(store, recipe, partition, profile)
+        drawn += configs
+        for dataset in DATASETS:
+            runs = [store.metrics(c) for c in configs if c.dataset == dataset]
+            if runs:
+                draw(ax, runs, COLORS[dataset], NAMES[dataset])
+        if not configs:
+            not_stored(ax, f"{RECIPE_TITLES[recipe]}: the d = 18 {partition} runs")
+        ax.set(xlabel="epoch", yscale=yscale, title=f"{title}\n{RECIPE_TITLES[recipe]}")
+        ax.title.set_fontsize(9)
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return save(store, fig, name, drawn, figures_dir(store, profile, out_dir))
+
+
+def shortest(runs, series):
+    """Each run's ``series`` cut to the shortest run's epochs: (epochs, array runs x epochs)."""
+    n = min(m.epochs for m in runs)
+    return np.arange(1, n + 1), np.array([series(m)[:n] for m in runs])
 
 
 @figure("paper")
 def fig2a(store, profile=None, out_dir=None):
-    """Fig. 2(a): train and test accuracy per epoch (eval mode, full sets), d = 18, both data
-    sets (the left/right runs)."""
-    return _train_test_curves(store, "fig2a", lambda m: (m.epoch, m.train_accuracy),
-                              "train (eval mode)", "test_accuracy", "accuracy",
-                              "(a) accuracy during training", profile, out_dir)
+    """Fig. 2(a): train (solid) and test (dashed) accuracy per epoch (eval mode, full sets),
+    d = 18, left/right, both data sets: every seed thin, their mean thick; the paper's recipe
+    beside this book's."""
+    def draw(ax, runs, color, label):
+        for key, style in (("train_accuracy", "-"), ("test_accuracy", "--")):
+            seed_lines(ax, *shortest(runs, lambda m: getattr(m, key)), color,
+                       f"{label} {key.split('_')[0]}", style)
+    return recipe_panels(store, "fig2a", "leftright", "(a) accuracy during training", draw,
+                         profile, out_dir, "accuracy (eval mode)")
 
 
 @figure("paper")
 def fig2b(store, profile=None, out_dir=None):
-    """Fig. 2(b): the cost (eq. 48) during training: the running train cost (train mode, the
-    batches' mean loss between 10 points an epoch) and the test cost after each epoch (eval
-    mode), d = 18, both data sets."""
-    return _train_test_curves(store, "fig2b", stats.running_train_cost, "train (running, train mode)",
-                              "test_cost", "cost (eq. 48)", "(b) cost during training",
-                              profile, out_dir, yscale="log")
+    """Fig. 2(b): the cost (eq. 48) during training: the running train cost (solid; train mode,
+    the batches' mean loss, averaged per epoch) and the test cost after each epoch (dashed; eval
+    mode, the seeds' median, which its one-epoch spikes do not move), d = 18, left/right."""
+    def draw(ax, runs, color, label):
+        seed_lines(ax, *shortest(runs, stats.epoch_running_cost), color, f"{label} train (running)")
+        epochs, test = shortest(runs, lambda m: np.array(m.test_cost))
+        ax.plot(epochs, np.median(test, 0), "--", color=color, lw=1.2, label=f"{label} test (median)")
+    return recipe_panels(store, "fig2b", "leftright", "(b) cost during training", draw, profile,
+                         out_dir, "cost (eq. 48)", yscale="log")
 
 
-def _entropy_trend(store, name, partition, title, profile, out_dir):
-    profile = profile or current_profile()
-    configs = _fig2_runs(store, partition, profile)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for config in configs:
-        m = store.metrics(config)
-        epochs, entropy = stats.class_mean_entropy(m)
-        ax.plot(epochs, entropy, color=COLORS[config.dataset], alpha=0.25, lw=0.8)
-        ax.plot(*stats.window_average(epochs, entropy, 2.0), color=COLORS[config.dataset],
-                label=f"{NAMES[config.dataset]} (2-epoch window)")
-    if not configs:
-        not_stored(ax, "the Fig. 2 runs")
-    ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
-    ax.set(xlabel="epoch", ylabel="entanglement entropy (nats)\naveraged over the 10 labels",
-           title=title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(store, fig, name, configs, figures_dir(store, profile, out_dir))
+def entropy_trend(partition):
+    """A drawing of the class-mean entropy per epoch: seeds thin, mean thick, ln 2 dotted."""
+    def draw(ax, runs, color, label):
+        seed_lines(ax, *shortest(runs, stats.epoch_mean_entropy), color, label)
+        if not any(line.get_label() == "ln 2" for line in ax.lines):
+            ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
+    return draw
 
 
 @figure("paper")
 def fig2c(store, profile=None, out_dir=None):
-    """Fig. 2(c): left/right entropy, averaged over classes and a 2-epoch window."""
-    return _entropy_trend(store, "fig2c", "leftright", "(c) left/right entanglement entropy",
-                          profile, out_dir)
+    """Fig. 2(c): left/right entropy across the top cut, class and epoch average, d = 18: every
+    seed thin, their mean thick; the paper's recipe beside this book's."""
+    return recipe_panels(store, "fig2c", "leftright", "(c) left/right entanglement entropy",
+                         entropy_trend("leftright"), profile, out_dir,
+                         "entropy (nats), class and epoch average")
 
 
 @figure("paper")
 def fig2d(store, profile=None, out_dir=None):
-    """Fig. 2(d): up/down entropy of the runs with the up/down flattening."""
-    return _entropy_trend(store, "fig2d", "updown", "(d) up/down entanglement entropy", profile, out_dir)
+    """Fig. 2(d): the same for the up/down flattening."""
+    return recipe_panels(store, "fig2d", "updown", "(d) up/down entanglement entropy",
+                         entropy_trend("updown"), profile, out_dir,
+                         "entropy (nats), class and epoch average")
 
 
 @figure("paper")
 def fig3a(store, profile=None, out_dir=None):
     """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
-    (filled) and test cost (open), from epoch 30 on, d = 18 left/right runs."""
+    (filled) and test cost (open), from epoch 30 on, the d = 18 left/right runs of every seed:
+    the paper's recipe (top row) and this book's (bottom), one column per data set."""
     profile = profile or current_profile()
-    configs = _fig2_runs(store, "leftright", profile)
     first = first_epoch_of(profile)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax in axes[len(configs):]:
-        not_stored(ax, "a Fig. 2 run")
-    for ax, config in zip(axes, configs):
-        m = store.metrics(config)
-        keep = np.array(m.epoch) >= first
-        entropy = stats.epoch_mean_entropy(m)[keep]
-        color, name = COLORS[config.dataset], NAMES[config.dataset]
-        ax.scatter(stats.epoch_running_cost(m)[keep], entropy, s=9, color=color, alpha=0.5,
-                   label=f"{name} train")
-        ax.scatter(np.array(m.test_cost)[keep], entropy, s=9, facecolors="none",
-                   edgecolors=color, alpha=0.7, label=f"{name} test")
-        ax.set(xlabel="cost (eq. 48)", ylabel="entropy (nats), class average", xscale="log",
-               title=f"(a) {name}, epochs {first}-{len(m.epoch)}")
-        legend(ax, fontsize=8)
-        ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 6.4))
+    drawn = []
+    for row, recipe in zip(axes, RECIPE_TITLES):
+        configs = fig2_population(store, recipe, "leftright", profile)
+        drawn += configs
+        for ax, dataset in zip(row, DATASETS):
+            color, name = COLORS[dataset], NAMES[dataset]
+            runs = [store.metrics(c) for c in configs if c.dataset == dataset]
+            for m in runs:
+                keep = np.array(m.epoch) >= first
+                entropy = stats.epoch_mean_entropy(m)[keep]
+                ax.scatter(stats.epoch_running_cost(m)[keep], entropy, s=7, color=color, alpha=0.45)
+                ax.scatter(np.array(m.test_cost)[keep], entropy, s=7, facecolors="none",
+                           edgecolors=color, alpha=0.6)
+            if not runs:
+                not_stored(ax, f"{name}, {RECIPE_TITLES[recipe]}")
+            ax.set(xlabel="cost (eq. 48): filled running train, open test", xscale="log",
+                   ylabel="entropy (nats), class average",
+                   title=f"{name}, {len(runs)} seed(s), epochs {first}+\n{RECIPE_TITLES[recipe]}")
+            ax.title.set_fontsize(9)
+            ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(store, fig, "fig3a", configs, figures_dir(store, profile, out_dir))
+    return save(store, fig, "fig3a", drawn, figures_dir(store, profile, out_dir))
+
+
+@figure("paper")
+def recipe_entropy(store, profile=None, out_dir=None):
+    """The entropy under the two recipes: the class-mean entropy at every logged point of the
+    d = 18 up/down runs, every seed, on a log axis: the paper's recipe starts near 4 nats,
+    collapses in its first epochs and then rises; this book's starts near zero and rises."""
+    profile = profile or current_profile()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    drawn = []
+    for ax, dataset in zip(axes, DATASETS):
+        for recipe, color in zip(RECIPE_TITLES, ("tab:red", "tab:blue")):
+            configs = [c for c in fig2_population(store, recipe, "updown", profile)
+                       if c.dataset == dataset]
+            drawn += configs
+            for i, config in enumerate(configs):
+                epochs, entropy = stats.class_mean_entropy(store.metrics(config))
+                ax.plot(epochs, np.maximum(entropy, 1e-8), color=color, lw=0.7, alpha=0.7,
+                        label=f"{RECIPE_TITLES[recipe]}, {len(configs)} seed(s)" if i == 0 else None)
+        ax.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
+        ax.set(xlabel="epoch", yscale="log", title=f"{NAMES[dataset]}, d = 18, up/down")
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("entropy (nats), class average")
+    fig.tight_layout()
+    return save(store, fig, "recipe_entropy", drawn, figures_dir(store, profile, out_dir))
 
 
 TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^6; the axis stops here
+TEST_COST_WINDOW = 5     # Fig. 3(b): the test cost's running median over this many epochs
 SEED_SHIFT = 1.04        # accuracy_vs_d: a d's seeds drawn this factor apart on the log axis
 OTHER_RUNS = "0.72"      # Fig. 3(b)'s runs outside the paper's family (n < d/2, left/right)
 
@@ -399,9 +461,10 @@ OTHER_RUNS = "0.72"      # Fig. 3(b)'s runs outside the paper's family (n < d/2,
 def fig3b(store, profile=None, out_dir=None):
     """Fig. 3(b): the same for every stored run with the book's recipe: each run's trajectory of
     (cost, epoch-mean entropy) from epoch 30 on, against the running train cost (left) and the
-    test cost (right). The paper's family (up/down, n = d/2: the landscape) is coloured by d; the
-    other runs (the n-sweep's n < d/2, Fig. 2's left/right) are grey. Marker (at the run's last
-    epoch): the data set."""
+    test cost (right; its running median over TEST_COST_WINDOW epochs, so that one epoch's
+    eval-mode spike does not stretch the trajectory across the axis). The paper's family
+    (up/down, n = d/2: the landscape) is coloured by d; the other runs (the n-sweep's n < d/2,
+    the left/right runs) are grey. Marker (at the run's last epoch): the data set."""
     profile = profile or current_profile()
     configs = paper_runs(store, profile)
     first = first_epoch_of(profile)
@@ -413,7 +476,7 @@ def fig3b(store, profile=None, out_dir=None):
         m = store.metrics(config)
         keep = np.array(m.epoch) >= first
         entropy = stats.epoch_mean_entropy(m)[keep]
-        test = np.array(m.test_cost)[keep]
+        test = stats.running_median(np.array(m.test_cost), TEST_COST_WINDOW)[keep]
         beyond += int((test > TEST_COST_AXIS).sum())
         color = colors[config.d] if family[config] else OTHER_RUNS
         for ax, cost in zip(axes, (stats.epoch_running_cost(m)[keep],
@@ -421,14 +484,18 @@ def fig3b(store, profile=None, out_dir=None):
             ax.plot(cost, entropy, color=color, lw=0.7, alpha=0.6, zorder=2 if family[config] else 1)
             ax.scatter(cost[-1:], entropy[-1:], s=16, color=color,
                        marker=MARKERS[config.dataset], zorder=3)
-    for ax, kind in zip(axes, ("running train cost", "test cost (eval mode)")):
+    for ax, kind in zip(axes, ("running train cost", f"test cost, {TEST_COST_WINDOW}-epoch "
+                                                     "running median")):
         ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class and epoch average",
-               xscale="log", title=f"(b) {len(configs)} stored runs, epochs {first}+: {kind}")
+               xscale="log", title=f"(b) {len(configs)} stored runs, epochs {first}+")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3)
     if beyond:
-        axes[1].text(0.98, 0.02, f"{beyond} epoch(s) with a test cost above {TEST_COST_AXIS:g}\n"
-                     "drawn at the axis' end", ha="right", va="bottom", fontsize=7,
-                     transform=axes[1].transAxes)
+        axes[1].text(0.98, 0.02, f"{beyond} epoch(s) with a running median above "
+                     f"{TEST_COST_AXIS:g}\ndrawn at the axis' end", ha="right", va="bottom",
+                     fontsize=7, transform=axes[1].transAxes)
     handles = [plt.Line2D([], [], color=color, label=f"d = {d}, n = {d // 2}")
                for d, color in colors.items()]
     if not all(family.values()):
@@ -491,79 +558,79 @@ def accuracy_vs_d(store, profile=None, out_dir=None):
 
 @figure("paper")
 def entropy_over_seeds(store, profile=None, out_dir=None):
-    """The epoch-mean entropy (class average) of the d = 18 up/down runs, every seed: does
-    MNIST's level off while Fashion-MNIST's keeps growing? The shaded band is the seeds'
-    range; the last third (where the claim is judged) is marked."""
+    """The epoch-mean entropy (class average) of every d = 18 run that judges "MNIST's entropy
+    stabilises while Fashion-MNIST's keeps growing" (``report.StabilisesOrGrows``), the paper's
+    recipe (left) beside this book's (right): each run thin (both partitions, every seed), their
+    mean thick; the last third, where the claim is judged, shaded."""
     profile = profile or current_profile()
-    runs = seed_runs(store, profile)
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for name, configs in runs.items():
-        if not configs:
-            continue
-        curves = np.array([stats.epoch_mean_entropy(store.metrics(c)) for c in configs])
-        epochs = np.arange(1, curves.shape[1] + 1)
-        for curve in curves:
-            ax.plot(epochs, curve, color=COLORS[name], lw=0.6, alpha=0.6)
-        if len(curves) > 1:
-            ax.fill_between(epochs, curves.min(0), curves.max(0), color=COLORS[name], alpha=0.15)
-        ax.plot(epochs, curves.mean(0), color=COLORS[name], lw=2,
-                label=f"{NAMES[name]}: " + (f"{len(configs)} seeds (mean, range)" if len(configs) > 1
-                                           else "1 seed"))
-    if any(runs.values()):
-        ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.08, label="last third")
-    else:
-        not_stored(ax, "a d = 18 up/down landscape run")
-    ax.set(xlabel="epoch", ylabel="entropy (nats), class and epoch average",
-           title="d = 18, up/down: every stored seed")
-    legend(ax, fontsize=8)
-    ax.grid(alpha=0.3)
-    return save(store, fig, "entropy_over_seeds", [c for cs in runs.values() for c in cs],
-                figures_dir(store, profile, out_dir))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    drawn = []
+    for ax, recipe in zip(axes, RECIPE_TITLES):
+        for name in DATASETS:
+            configs = [c for c in population(store, recipe, name, profile)
+                       if c.d == 18 and c.epochs >= 30]
+            drawn += configs
+            if configs:
+                epochs, curves = shortest([store.metrics(c) for c in configs], stats.epoch_mean_entropy)
+                seed_lines(ax, epochs, curves, COLORS[name], f"{NAMES[name]}, runs")
+                ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.04)
+        if not ax.lines:
+            not_stored(ax, f"{RECIPE_TITLES[recipe]}: a d = 18 run")
+        ax.set(xlabel="epoch", title=f"d = 18, every partition and seed\n{RECIPE_TITLES[recipe]}")
+        ax.title.set_fontsize(9)
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("entropy (nats), class and epoch average")
+    fig.tight_layout()
+    return save(store, fig, "entropy_over_seeds", drawn, figures_dir(store, profile, out_dir))
 
 
 @figure("paper")
 def correlation_tests(store, profile=None, out_dir=None):
-    """Entropy against cost, with the shared trend over epochs taken out. Within each run from
-    epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw (as
-    §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out), one
-    dot per initial state (``by_dataset``, as the correlation table counts), the median as a
-    bar. Once the landscape's seeds allow it, a second panel: rho across runs at matched epochs,
-    within d (``stats.across_runs``)."""
+    """Entropy against cost, with the shared trend over epochs taken out, for this book's recipe
+    and the paper's (``report.correlation_summary``: the numbers of the claims table). Within each
+    run from epoch 30: Spearman rho of the epoch-mean entropy against the running train cost, raw
+    (as §4.2 reads Fig. 3) and of the first differences (the learning-rate halvings left out),
+    one dot per initial state, the median as a bar. Right: rho across this book's runs at
+    matched epochs, within d (``stats.across_runs``), once the landscape's seeds allow it."""
     profile = profile or current_profile()
     first = first_epoch_of(profile)
-    across = {name: across_population(store, profile, name) for name in DATASETS}
-    panels = 2 if any(across.values()) else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
-    configs = by_dataset(paper_runs(store, profile))
-    for i, detrended in enumerate((False, True)):
+    summaries = {recipe: correlation_summary(store, recipe, profile) for recipe in RECIPE_TITLES}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    labels = []
+    for i, (recipe, key) in enumerate((r, k) for r in RECIPE_TITLES for k in ("raw", "differences")):
+        labels.append(f"{'paper' if recipe == 'published' else 'book'}:\n"
+                      f"{'raw' if key == 'raw' else 'differences'}")
         for name in DATASETS:
-            rhos = [stats.within_run(store.metrics(c), first, detrended)["train"] for c in configs[name]]
+            entry = summaries[recipe][name]
+            if entry is None:
+                continue
+            rhos = entry["per_run"][key]
             x = i + (0.15 if name == "fashion-mnist" else -0.15)
-            axes[0, 0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10,
-                               color=COLORS[name], alpha=0.7,
-                               label=f"{NAMES[name]}, {len(rhos)} runs" if i == 0 else None)
-            axes[0, 0].plot([x - 0.1, x + 0.1], [stats.median_interval(rhos)[0]] * 2, color="black", lw=2)
-    axes[0, 0].axhline(0, color="black", lw=0.8)
-    axes[0, 0].set(xticks=[0, 1], xticklabels=["raw", "first differences\n(halvings left out)"],
-                   ylim=(-1, 1), ylabel="Spearman rho within a run\n(entropy vs running train cost)",
-                   title=f"within each run, epochs {first}+ (bar: median)")
-    legend(axes[0, 0], fontsize=7)
-    axes[0, 0].grid(alpha=0.3)
-    if panels == 2:
-        for name, runs in across.items():
-            if runs:
-                table = stats.run_table([store.metrics(c) for c in runs])
-                rho, epochs = stats.across_runs(table, first, [c.d for c in runs])
-                axes[0, 1].plot(epochs, rho["train"], color=COLORS[name], lw=1.2,
-                                label=f"{NAMES[name]}, {len(runs)} runs")
-        axes[0, 1].axhline(0, color="black", lw=0.8)
-        axes[0, 1].set(xlabel="epoch", ylabel="Spearman rho across runs, within d\n"
-                       "(entropy vs running train cost)", ylim=(-1, 1),
-                       title=f"across runs at the same epoch, epochs {first}+")
-        axes[0, 1].legend(fontsize=7)
-        axes[0, 1].grid(alpha=0.3)
+            axes[0].scatter(x + np.linspace(-0.06, 0.06, len(rhos)), rhos, s=10, color=COLORS[name],
+                            alpha=0.7, label=f"{NAMES[name]}" if i == 2 else None)
+            axes[0].plot([x - 0.1, x + 0.1], [np.median(rhos)] * 2, color="black", lw=2)
+    axes[0].axhline(0, color="black", lw=0.8)
+    axes[0].set(xticks=range(4), ylim=(-1, 1), ylabel="Spearman rho within a run\n"
+                "(entropy vs running train cost)", title=f"within each run, epochs {first}+ (bar: median)")
+    axes[0].set_xticklabels(labels, fontsize=8)
+    legend(axes[0], fontsize=7)
+    for name in DATASETS:
+        entry = summaries["book"][name]
+        if entry and entry["within_d_series"]:
+            epochs, rho, runs = entry["within_d_series"]
+            axes[1].plot(epochs, rho, color=COLORS[name], lw=1.2, label=f"{NAMES[name]}, {runs} runs")
+    if not axes[1].lines:
+        not_stored(axes[1], "five d's with two seeds")
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set(xlabel="epoch", ylabel="Spearman rho across runs, within d\n"
+                "(entropy vs running train cost)", ylim=(-1, 1),
+                title=f"this book's recipe: across runs at the same epoch, epochs {first}+")
+    legend(axes[1], fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
     fig.tight_layout()
-    drawn = dict.fromkeys(c for name in DATASETS for c in (*configs[name], *across[name]))
+    drawn = dict.fromkeys(c for recipe in RECIPE_TITLES for c in population(store, recipe, None, profile))
     return save(store, fig, "correlation_tests", list(drawn), figures_dir(store, profile, out_dir))
 
 
@@ -573,9 +640,9 @@ def _label(config):
     return f"{NAMES[config.dataset]}, {config.partition}"
 
 
-def _save_cuts(fig, name, out_dir, source):
-    return save(store, fig, name, list(fig2_configs("paper").values()), figures_dir(store, "paper", out_dir),
-                inputs=[source])
+def _save_cuts(store, fig, name, out_dir, source):
+    return save(store, fig, name, list(fig2_configs("paper").values()),
+                figures_dir(store, "paper", out_dir), inputs=[source])
 
 
 @figure("book")
@@ -609,9 +676,11 @@ def cuts_levels(store, out_dir=None):
 def cuts_growth(store, out_dir=None):
     """How the entropy of each level's subtrees grows during training: class-mean entropy of
     the subtree cut at level k against the epoch, from the weight snapshots of the four
-    d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90)."""
+    d = 18 runs (epochs 0, 1, 2, 5, 10, 20, 30, 45, 60, 90), each network on its own axis (one
+    passes through 1e-11 nats at epoch 1)."""
     analysis, source = analysis_input(store)
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
+    axes = axes.flatten()
     cmap = plt.get_cmap("plasma")
     for ax, (config, entry) in zip(axes, fig2_entries(analysis)):
         epochs = entry["levels"]["snapshot_epochs"]
@@ -619,37 +688,56 @@ def cuts_growth(store, out_dir=None):
         for k in range(rows.shape[1]):
             ax.plot(epochs, rows[:, k], marker="o", ms=3, color=cmap(k / rows.shape[1]),
                     label=f"k = {k}")
-        ax.set(xlabel="epoch", xscale="symlog", yscale="log", title=_label(config))
+        ax.set(xlabel="epoch", xscale="symlog", yscale="log", title=_label(config),
+               ylabel="entropy (nats), class mean")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("entropy (nats), class mean")
-    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return _save_cuts(store, fig, "cuts_growth", out_dir, source)
 
 
+NETWORK_COLORS = {("mnist", "updown"): "tab:blue", ("mnist", "leftright"): "tab:cyan",
+                  ("fashion-mnist", "updown"): "tab:orange", ("fashion-mnist", "leftright"): "tab:red"}
+REGION_MARKERS = {"corner": ("s", "k x k corner block"), "centre": ("D", "k x k centre block"),
+                  "row": ("^", "row"), "column": ("v", "column"), "half": ("o", "half-plane")}
+
+
+def region_type(name):
+    """The kind of an analysed region, from its name: corner, centre, row, column, half."""
+    return next(kind for kind in REGION_MARKERS if kind in name)
+
+
 @figure("book")
-def cuts_area(store, out_dir=None):
+def cuts_size(store, out_dir=None):
     """Rényi-2 entropy (class mean) of blocks, rows, columns and half-planes of the four
-    trained networks against the region's boundary length (left), its area (middle) and its
-    min-cut bound (right). Corner and centre blocks have the same area but different boundaries;
-    a top and a middle row have boundaries 16 and 32."""
+    trained networks (colour) against the region's boundary length (left), its size in pixels
+    (middle) and its min-cut bound (right); the marker is the region's kind, and each network's
+    corner blocks (k = 1, 2, 4, 8) are joined. Corner and centre blocks have the same size but
+    boundaries 2k and 4k; a top and a middle row have boundaries 16 and 32."""
     analysis, source = analysis_input(store)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for config, entry in fig2_entries(analysis):
+        color = NETWORK_COLORS[(config.dataset, config.partition)]
         items = entry["regions"]
         for i, quantity in enumerate(("boundary", "area", "min_cut_bound")):
-            xs = [item[quantity] for item in items.values()]
-            ys = [np.mean(item["renyi2"]) for item in items.values()]
-            axes[i].scatter(xs, ys, color=COLORS[config.dataset],
-                            marker="o" if config.partition == "updown" else "s", s=22, alpha=0.8,
-                            label=_label(config))
-    for ax, xlabel in zip(axes, ("boundary length (pixel edges)", "area (pixels)", "min-cut bound (nats)")):
+            for name, item in items.items():
+                axes[i].scatter(item[quantity], np.mean(item["renyi2"]), color=color, s=24,
+                                marker=REGION_MARKERS[region_type(name)][0], alpha=0.8)
+            corners = [items[f"{k}x{k} corner"] for k in (1, 2, 4, 8)]
+            axes[i].plot([c[quantity] for c in corners], [np.mean(c["renyi2"]) for c in corners],
+                         color=color, lw=0.8, alpha=0.7)
+    for ax, xlabel in zip(axes, ("boundary length (pixel edges)", "size (pixels)",
+                                 "min-cut bound (nats)")):
         ax.set(xlabel=xlabel, ylabel="Rényi-2 entropy (nats), class mean", yscale="log")
         ax.grid(alpha=0.3)
     axes[1].set_xscale("log")
-    axes[2].legend(fontsize=7)
+    handles = [plt.Line2D([], [], color=color, lw=2, label=f"{NAMES[d]}, {p}")
+               for (d, p), color in NETWORK_COLORS.items()]
+    handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=label)
+                for m, label in REGION_MARKERS.values()]
+    axes[2].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    return _save_cuts(store, fig, "cuts_area", out_dir, source)
+    return _save_cuts(store, fig, "cuts_size", out_dir, source)
 
 
 @figure("book")
@@ -698,6 +786,159 @@ def cuts_truncation(store, out_dir=None):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save_cuts(store, fig, "cuts_truncation", out_dir, source)
+
+
+# ----------------------------------------------------------------- the Ising model's chapter
+
+def ising_input(store):
+    """The stored Ising analysis ({} before ``qcnn analyze`` made it) and the line naming it."""
+    path = store.analyses / "ising.json"
+    if not path.exists():
+        return {}, f"{relative(path, store.root)} (not made yet)"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return store.analysis("ising"), f"{relative(path, store.root)} (sha256 {digest})"
+
+
+def ising_runs(store, analysis):
+    """[(Config, entry)] of the analysed Ising runs, by d and seed."""
+    entries = [(Config.from_dict(e["config"]), e) for e in analysis.get("runs", {}).values()]
+    return sorted(entries, key=lambda ce: (ce[0].d, ce[0].seed))
+
+
+@figure("book")
+def ising_energy(store, out_dir=None):
+    """The sampler against the exact result: the mean energy per site of the stored
+    configurations at every temperature (1400 a temperature, error bars: one standard error)
+    on Kaufman's exact curve for the 16 x 16 torus, and the difference in standard errors."""
+    analysis, source = ising_input(store)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    sampler = analysis.get("sampler")
+    if sampler:
+        t = np.array(sampler["temperatures"])
+        fine = np.linspace(t.min(), t.max(), 400)
+        axes[0].plot(fine, exact_energy(fine), color="black", lw=1, label="exact (Kaufman, 16 x 16 torus)")
+        axes[0].errorbar(t, sampler["energy"], yerr=sampler["error"], fmt="o", ms=3,
+                         color="tab:purple", label="sampled configurations")
+        z = (np.array(sampler["energy"]) - np.array(sampler["exact"])) / np.array(sampler["error"])
+        axes[1].bar(t, z, width=0.03, color="tab:purple")
+        axes[1].axhspan(-2, 2, color="grey", alpha=0.15, label="within 2 standard errors")
+    else:
+        not_stored(axes[0], "the Ising analysis")
+    for ax in axes:
+        ax.axvline(T_C, color="grey", ls=":", lw=1, label="T_c (infinite lattice)")
+        ax.set(xlabel="temperature T")
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set(ylabel="energy per site", title="the sampler against the exact energy")
+    axes[1].set(ylabel="(sampled - exact) / standard error", title="the difference")
+    fig.tight_layout()
+    return save(store, fig, "ising_energy", [], figures_dir(store, "paper", out_dir), inputs=[source])
+
+
+@figure("book")
+def ising_phases(store, out_dir=None):
+    """The trained classifiers against temperature: test accuracy (left) and the mean Born
+    probability of "ordered" over the test configurations (right), each run thin, coloured by
+    d; T_c of the infinite lattice dotted, each run's crossing of 1/2 marked."""
+    analysis, source = ising_input(store)
+    runs = ising_runs(store, analysis)
+    colors = d_colors({c.d for c, _ in runs})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    t = np.array(TEMPERATURES)
+    for config, entry in runs:
+        label = f"d = {config.d}" if config.seed == 0 else None
+        axes[0].plot(t, entry["accuracy"], color=colors[config.d], lw=1, marker="o", ms=2, label=label)
+        axes[1].plot(t, entry["p_ordered"], color=colors[config.d], lw=1, label=label)
+        if entry["crossing"] is not None:
+            axes[1].plot([entry["crossing"]], [0.5], "x", color=colors[config.d])
+    if not runs:
+        not_stored(axes[0], "an Ising run")
+    for ax in axes:
+        ax.axvline(T_C, color="grey", ls=":", lw=1, label="T_c")
+        ax.set(xlabel="temperature T")
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set(ylabel="test accuracy", title="accuracy at each temperature")
+    axes[1].set(ylabel="mean p(ordered | x)", title="the classifier's transition (x: crossing 1/2)")
+    fig.tight_layout()
+    return save(store, fig, "ising_phases", [c for c, _ in runs],
+                figures_dir(store, "paper", out_dir), inputs=[source])
+
+
+@figure("book")
+def ising_scales(store, out_dir=None):
+    """Entanglement against the length scale: the class-mean entropy across one subtree of 2^k
+    pixels, k = 0..7, of the Ising classifiers (each d, every seed: thin; trained solid, at
+    initialisation with beta = 1 dashed), of the MNIST and Fashion-MNIST networks of Fig. 2
+    (d = 18), and Page's value for a random state of the same Hilbert space (n = 9: a volume
+    law), on log axes; the min-cut bound of the d = 18 tree grey."""
+    analysis, source = ising_input(store)
+    cuts = store.analysis("cuts") if (store.analyses / "cuts.json").exists() else {"models": {}}
+    runs = ising_runs(store, analysis)
+    colors = d_colors({c.d for c, _ in runs})
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    sizes = 2 ** np.arange(8)
+    for config, entry in runs:
+        label = f"Ising, d = {config.d}" if config.seed == 0 else None
+        ax.plot(sizes, np.mean(entry["trained"]["entropy"], 1), color=colors[config.d], lw=1,
+                marker="o", ms=3, label=label)
+        ax.plot(sizes, np.mean(entry["initial shift1"]["entropy"], 1), color=colors[config.d],
+                lw=0.8, ls="--", label=f"untrained, d = {config.d}" if config.seed == 0 else None)
+    for config, entry in fig2_entries(cuts):
+        if config.partition == "updown":
+            ax.plot(sizes, np.mean(entry["levels"]["entropy"], 1), color=COLORS[config.dataset],
+                    lw=1.5, marker="s", ms=3, label=f"{NAMES[config.dataset]}, d = 18")
+            ax.plot(sizes, entry["levels"]["bound"], color="grey", lw=2, alpha=0.4,
+                    label="min-cut bound, d = 18" if config.dataset == "mnist" else None)
+    if "page n=9" in analysis:
+        ax.plot(sizes, analysis["page n=9"], color="black", ls=":", label="random state (Page), n = 9")
+    if not runs:
+        not_stored(ax, "an Ising run")
+    ax.set(xlabel="subtree size (pixels)", ylabel="entropy (nats), class mean", xscale="log",
+           yscale="log", title="entanglement against the length scale")
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.minorticks_off()
+    legend(ax, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(store, fig, "ising_scales", [c for c, _ in runs] + [c for c, _ in fig2_entries(cuts)],
+                figures_dir(store, "paper", out_dir), inputs=[source])
+
+
+@figure("book")
+def ising_temperature(store, out_dir=None):
+    """Does the entanglement the network uses change near T_c? Left: the top cut of each
+    trained Ising classifier seen through the test configurations of each temperature
+    (``cuts.data_entropy``, class mean). Right: the exact entanglement of the Boltzmann state
+    sum_s sqrt(p_T(s)) |s> across the middle of a cylinder (von Neumann and Rényi-2)."""
+    analysis, source = ising_input(store)
+    runs = ising_runs(store, analysis)
+    colors = d_colors({c.d for c, _ in runs})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    t = np.array(TEMPERATURES)
+    for config, entry in runs:
+        axes[0].plot(t, np.mean(entry["data_entropy"], 1), color=colors[config.d], lw=1,
+                     label=f"d = {config.d}" if config.seed == 0 else None)
+    if not runs:
+        not_stored(axes[0], "an Ising run")
+    boltzmann = analysis.get("boltzmann")
+    if boltzmann:
+        for key, style in (("von_neumann", "-"), ("renyi2", "--")):
+            axes[1].plot(boltzmann["temperatures"], boltzmann[key], style, color="tab:purple",
+                         label=f"{'von Neumann' if key == 'von_neumann' else 'Rényi-2'}")
+        axes[1].set_title(f"the Boltzmann state, cylinder {boltzmann['width']} wide, "
+                          f"{2 * boltzmann['half_height']} high", fontsize=9)
+    else:
+        not_stored(axes[1], "the Boltzmann state")
+    for ax in axes:
+        ax.axvline(T_C, color="grey", ls=":", lw=1, label="T_c")
+        ax.set(xlabel="temperature T", ylabel="entropy (nats)")
+        legend(ax, fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("the classifier's top cut through the configurations at T", fontsize=9)
+    fig.tight_layout()
+    return save(store, fig, "ising_temperature", [c for c, _ in runs],
+                figures_dir(store, "paper", out_dir), inputs=[source])
 
 
 # ------------------------------------------------------------- the chapters' illustrations

@@ -29,7 +29,18 @@ and none at T_c, where the finite-size crossover of width ~ T_c / L = 0.14 lies,
 further out; as many ordered as disordered. 1000 train and 400 test configurations a
 temperature, 10 from each chain; train and test come from disjoint chains with their own seeds.
 One file, data/ising/ising-L16.safetensors (1.2 MB: spins as bits), holds both with the run's
-metadata and the SHA-256 of its contents. ``generate`` took 17 s here, on one core.
+metadata and the SHA-256 of its contents. ``generate`` took 17 s here, on one core. The file
+records no timing and its header has one metadata entry (safetensors writes several in a
+random order), so ``generate`` is byte-reproducible; the SHA-256 of the whole default file is
+pinned (``PINNED_SHA256``, as qcnn.data pins MNIST's), and that file is only read, or written,
+when it has exactly these bytes. Another numpy may draw another random stream from the same
+seed: its file is refused rather than silently replacing the committed one.
+
+Boltzmann state: |psi_T> = sum_s sqrt(p_T(s)) |s>, a Rokhsar-Kivelson-type state whose
+entanglement comes from the classical model's transfer matrix (Stephan, Furukawa, Misguich &
+Pasquier, Phys. Rev. B 80, 184421, 2009); on a cylinder cut between two rows the reduced
+density matrix has rank <= 2^W (``schmidt_weights``). Page's value (Phys. Rev. Lett. 71, 1291,
+1993) is the mean entropy of a random pure state, the reference for "maximally scrambled".
 """
 import hashlib
 import json
@@ -43,11 +54,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as safetensors_bytes
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.special import ellipk, logsumexp
+from scipy.special import digamma, ellipk, logsumexp, xlogy
 from tqdm.auto import tqdm
 
-from .errors import InvalidInput, NotStored
-from .data import data_folder, strict_json, write_atomic
+from .errors import InvalidInput, NotStored, check_number
+from .data import data_folder, sha256, strict_json, write_atomic
 
 T_C = 2 / math.log(1 + math.sqrt(2))
 L_DEFAULT = 16
@@ -55,9 +66,13 @@ WINDOW_C = 5                 # Sokal's window: the smallest M with M >= 5 tau_in
 MIN_LENGTH_TAUS = 50         # shortest series trusted, in units of tau_int (emcee's default)
 EQUILIBRATION_TAUS = 20      # sweeps discarded, in units of tau_int
 SPACING_TAUS = 2             # sweeps between kept samples, in units of tau_int
+MAX_CYLINDER_WIDTH = 12      # schmidt_weights: 2^W x 2^W matrices
 TEMPERATURES = tuple(sorted([1.0, 1.25, 1.5, 1.75, 2.75, 3.0, 3.25, 3.5] +
                             [round(T_C + sign * (0.02 + 0.04 * k), 3)
                              for k in range(8) for sign in (-1, 1)]))
+PINNED_SHA256 = {   # SHA-256 of the whole file generate() writes with its default arguments
+    "ising-L16.safetensors": "0f707a253f7344e526d5034e8b967837aafc99c091cc956635b1dca969d20f98",
+}
 
 
 def check_count(name, value, minimum=1):
@@ -246,6 +261,89 @@ def brute_force(T, L=4):
             "specific_heat": ((weight * energy**2).sum(-1) - mean_e**2) * L * L / T[..., 0] ** 2}
 
 
+# -------------------------------------------------------------------------- Boltzmann state
+
+def row_states(width):
+    """The 2^width rows of +-1 spins, float64 (2^width, width): spin i of row r = 1 - 2 bit_i(r)."""
+    return 1.0 - 2 * (np.arange(2**width)[:, None] >> np.arange(width) & 1)
+
+
+def schmidt_weights(T, width, height_half):
+    """Schmidt weights, descending (2^width,), of the Boltzmann state |psi_T> = sum_s
+    sqrt(p_T(s)) |s> of the cylinder of ``width`` = W columns (periodic in x, np.roll's bonds)
+    and 2H rows (open in y), H = ``height_half``, cut between rows H and H + 1; T one temperature.
+
+    With K = 1/T, each bond contributes exp(K s_i s_j / 2) to psi, so psi(s) = f(top)
+    g(bottom) w(a, b), a and b the rows beside the cut and w(a, b) = exp(K/2 sum_i a_i b_i). As
+    a matrix over (top, bottom), psi = A w B^T with A(t, a) = f(t) [row H of t is a]: A^T A =
+    diag(F), F_a the sum of f^2 over the tops ending in row a, and B^T B = diag(F) too (the
+    halves mirror each other). The Schmidt coefficients, the singular values of psi, are thus
+    those of sqrt(F) w sqrt(F), a positive definite 2^W x 2^W matrix (w is the Kronecker power
+    of [[e^(K/2), e^(-K/2)], [e^(-K/2), e^(K/2)]]): its eigenvalues. Their squares are the
+    spectrum of rho_top ~ sqrt(F) w diag(F) w sqrt(F). F is a row transfer matrix product:
+    F = h (V h (V h ...)) with H factors h(r) = exp(K sum_i r_i r_(i+1)) and V(r, r') =
+    exp(K r . r'), exponents shifted by -W so that no entry exceeds 1, rescaled each row; the
+    constants cancel in the normalisation. Cost O(H 4^W + 8^W)."""
+    K = 1 / check_temperatures(T).item()
+    check_count("width", width)
+    check_count("height_half", height_half)
+    if width > MAX_CYLINDER_WIDTH:
+        raise InvalidInput(f"width must be <= {MAX_CYLINDER_WIDTH} (2^W x 2^W matrices), "
+                           f"got {width}")
+    rows = row_states(width)
+    overlap = rows @ rows.T - width                            # r . r' - W <= 0
+    ring = np.exp(K * ((rows * np.roll(rows, -1, 1)).sum(1) - width))
+    vertical, boundary = np.exp(K * overlap), ring
+    for _ in range(height_half - 1):
+        boundary = ring * (vertical @ boundary)
+        boundary /= boundary.max()
+    root = np.sqrt(boundary)
+    schmidt = np.linalg.eigvalsh(root[:, None] * np.exp(K / 2 * overlap) * root)
+    weights = np.sort(schmidt**2)[::-1]
+    return weights / weights.sum()
+
+
+def boltzmann_state_entropy(T, width, height_half):
+    """(S_vN, S_2) in nats, float64 arrays shaped like T, of the Boltzmann state across the
+    middle of the cylinder (``schmidt_weights``): S_vN = -sum p ln p, S_2 = -ln sum p^2. From 0
+    at T = infinity (|psi> the uniform superposition, a product state) to ln 2 at T = 0 ((|all
+    up> + |all down>) / sqrt 2). Between them S ~ a(T) W + b(T), an area law: S_vN peaks above
+    T_c (T = 2.46 for W = 8, 2.50 for W = 10; S_2 at 2.26 and 2.36; H = 64) where the slope a
+    does, while the constant b, the ordered phase's ln 2, falls to 0 across T_c, more steeply
+    as W grows (b = 0.22 at T_c from W = 8 and 10)."""
+    T = check_temperatures(T)
+    weights = [schmidt_weights(t, width, height_half) for t in T.ravel()]
+    s_vn = np.array([-xlogy(p, p).sum() for p in weights]).reshape(T.shape)
+    s_2 = np.array([-np.log((p**2).sum()) for p in weights]).reshape(T.shape)
+    return s_vn, s_2
+
+
+def page_entropy(m, n):
+    """Page's mean entanglement entropy (nats) of a random pure state of an m x n system
+    (Page, Phys. Rev. Lett. 71, 1291, 1993; proved by Foong & Kanno, PRL 72, 1148, 1994): with
+    m <= n, S = sum_{k=n+1}^{mn} 1/k - (m - 1)/(2n) = digamma(mn + 1) - digamma(n + 1) - (m - 1)
+    / (2n). Integer dimensions; beyond mn = 2^53, ``page_entropy_log`` (exact to 1e-32 there)."""
+    check_count("m", m)
+    check_count("n", n)
+    m, n = sorted((int(m), int(n)))
+    if m * n > 2**53:
+        return page_entropy_log(math.log(m), math.log(n))
+    return float(digamma(m * n + 1) - digamma(n + 1) - (m - 1) / (2 * n))
+
+
+def page_entropy_log(log_m, log_n):
+    """Page's value for dimensions given by their logarithms, m, n up to e^(1e308) (2^128 or
+    19^128 are ordinary): with m <= n, S = ln m - m/(2n) + 1/(2mn) + (1 - 1/m^2)/(12 n^2), from
+    H_N = ln N + gamma + 1/(2N) - 1/(12 N^2) + eps_N, 0 < eps_N < 1/(120 N^4) (Euler-Maclaurin),
+    so within 1/(120 n^4) of ``page_entropy``: machine precision from n ~ 1e4 on, and
+    ln m - 1/2 for m = n astronomically large."""
+    for name, value in [("log_m", log_m), ("log_n", log_n)]:
+        check_number(name, value, 0, math.inf)
+    a, b = sorted((float(log_m), float(log_n)))
+    return (a - math.exp(a - b) / 2 + math.exp(-a - b) / 2
+            - math.expm1(-2 * a) * math.exp(-2 * b) / 12)
+
+
 # --------------------------------------------------------------------------------- data set
 
 def sample(T, n, equilibration, spacing, rng, L=L_DEFAULT, samples_per_chain=10):
@@ -280,11 +378,37 @@ def content_hash(tensors, metadata_json):
     return digest.hexdigest()
 
 
+def file_bytes(tensors, metadata):
+    """The safetensors file of ``tensors``, with one metadata entry 'ising': the JSON of
+    ``metadata`` plus 'content_sha256', the ``content_hash`` of the tensors and that JSON."""
+    text = json.dumps(metadata)
+    record = json.dumps({**metadata, "content_sha256": content_hash(tensors, text)})
+    return safetensors_bytes(tensors, metadata={"ising": record})
+
+
+def check_pinned(path, digest, generated=False):
+    """Refuse a file named as a pinned one (``PINNED_SHA256``) whose SHA-256 ``digest`` is not
+    the pinned one: one read from ``path`` was altered or made by other code; one just
+    ``generated`` comes from another random stream (another numpy) or other arguments."""
+    pinned = PINNED_SHA256.get(Path(path).name)
+    if pinned is None or digest == pinned:
+        return
+    if generated:
+        raise InvalidInput(f"{path}: the regenerated file's SHA-256 {digest} differs from the "
+                           f"pinned {pinned} (numpy {np.__version__} draws another random stream, "
+                           "or the arguments are not the defaults); nothing was written: use the "
+                           "committed file (git checkout data/ising)")
+    raise InvalidInput(f"{path}: its SHA-256 {digest} is not the pinned {pinned} (altered, "
+                       "damaged or made by other code): restore it (git checkout data/ising)")
+
+
 def generate(root=None, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_test=400,
              samples_per_chain=10, pilot_sweeps=2000, pilot_chains=8, seed=2017, progress=True):
     """Write ising_path(root, L): n_train and n_test configurations a temperature, from disjoint
-    chains, with the pilot's tau_int and the resulting schedule in the metadata. Deterministic
-    from ``seed`` (but for the recorded wall time). Returns the metadata."""
+    chains, with the pilot's tau_int and the resulting schedule in the metadata. The bytes are a
+    function of the arguments (and numpy's streams): a pinned file (for L = 16, only the default
+    arguments make it) that comes out other than pinned is not written (``check_pinned``).
+    Returns the metadata, plus the wall time 'wall_time_s', which the file does not record."""
     start = time.perf_counter()
     T = check_temperatures(temperatures)
     for name, value in [("n_train", n_train), ("n_test", n_test)]:
@@ -313,26 +437,28 @@ def generate(root=None, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_
                 "samples_per_chain": samples_per_chain,
                 "counts": {"train": n_train, "test": n_test},
                 "labels": "1 = ordered (T < T_c), 0 = disordered",
-                "spins": "np.packbits of s > 0 over the L*L sites, row-major",
-                "wall_time_s": round(time.perf_counter() - start, 1)}
-    text = json.dumps(metadata)
-    write_atomic(ising_path(root, L), safetensors_bytes(
-        tensors, metadata={"ising": text, "content_sha256": content_hash(tensors, text)}))
-    return metadata
+                "spins": "np.packbits of s > 0 over the L*L sites, row-major"}
+    data, path = file_bytes(tensors, metadata), ising_path(root, L)
+    check_pinned(path, hashlib.sha256(data).hexdigest(), generated=True)
+    write_atomic(path, data)
+    return {**metadata, "wall_time_s": round(time.perf_counter() - start, 1)}
 
 
 def read_verified(path):
-    """(tensors, metadata) of a data file whose contents match their recorded SHA-256 and whose
-    labels are T < T_c; a ValueError naming the file otherwise."""
+    """(tensors, metadata) of a data file that has its pinned SHA-256 if it is a pinned one,
+    whose contents match their recorded SHA-256 and whose labels are T < T_c; a ValueError
+    naming the file otherwise."""
+    check_pinned(path, sha256(path))
     try:
         with safe_open(path, framework="np") as f:
             tensors = {name: f.get_tensor(name) for name in f.keys()}
-            text, recorded = f.metadata()["ising"], f.metadata()["content_sha256"]
-    except (SafetensorError, KeyError, TypeError) as error:
+            metadata = strict_json(f.metadata()["ising"])
+        recorded = metadata.pop("content_sha256")
+    except (SafetensorError, KeyError, TypeError, AttributeError, ValueError) as error:
         raise InvalidInput(f"{path}: not a readable Ising data file ({error})") from None
-    if content_hash(tensors, text) != recorded:
+    if content_hash(tensors, json.dumps(metadata)) != recorded:
         raise InvalidInput(f"{path}: contents do not match their recorded SHA-256 (altered or "
-                         "damaged); regenerate it with fetch_ising(force=True)")
+                           "damaged); regenerate it with fetch_ising(force=True)")
     try:
         consistent = all(np.array_equal(tensors[f"{split}_labels"], tensors["temperatures"][
             tensors[f"{split}_temperature_index"]] < T_C) for split in ("train", "test"))
@@ -340,12 +466,14 @@ def read_verified(path):
         consistent = False
     if not consistent:
         raise InvalidInput(f"{path}: labels missing or disagreeing with T < T_c")
-    return tensors, strict_json(text)
+    return tensors, metadata
 
 
 def fetch_ising(force=False, root=None, L=L_DEFAULT, report=print, **kwargs):
     """The path of the verified data file, generated (``generate(root, L, **kwargs)``) when it is
-    missing, fails its check, or ``force``."""
+    missing, fails its check, or ``force``. A pinned file that regenerates other than pinned
+    (another numpy's random stream) is refused, InvalidInput, and nothing is written: the
+    committed file is the data set (git checkout data/ising), not whatever this numpy draws."""
     path = ising_path(root, L)
     if path.exists() and not force:
         try:

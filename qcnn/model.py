@@ -15,16 +15,30 @@ import os
 import torch
 from torch import nn
 
-from .errors import InvalidInput
+from .errors import InvalidInput, check_int
 from .basis import check_basis, features
 
 PARTITIONS = ("updown", "leftright")
+FLOATS = (torch.float32, torch.float64)     # the dtypes a q-CNN computes in
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+def check_pixels(name, x, dtypes=FLOATS):
+    """``x`` if it is a non-empty batch (B, H, W) or (B, N), a torch tensor of one of ``dtypes``
+    with every value in [0, 1]; InvalidInput naming ``name`` otherwise. The shape against a
+    model is ``QCNN.flatten``'s check."""
+    if not isinstance(x, torch.Tensor):
+        raise InvalidInput(f"{name} must be a torch tensor, got {type(x).__name__} "
+                           "(torch.as_tensor converts an array)")
+    if x.dtype not in dtypes:
+        hint = " (divide bytes by 255)" if x.dtype == torch.uint8 else ""
+        raise InvalidInput(f"{name} must hold floats ({' or '.join(str(d)[6:] for d in dtypes)}) "
+                           f"in [0, 1], got dtype {str(x.dtype)[6:]}{hint}")
+    if x.dim() not in (2, 3) or len(x) == 0:
+        raise InvalidInput(f"{name} must be a non-empty batch (B, H, W) or (B, N), got shape "
+                           f"{tuple(x.shape)}")
+    if not bool(((x >= 0) & (x <= 1)).all()):
+        raise InvalidInput(f"{name} must hold values in [0, 1] (no NaN)")
+    return x
 
 
 def image_shape(image_size):
@@ -33,7 +47,7 @@ def image_shape(image_size):
         image_size = (image_size, image_size)
     if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2):
         raise InvalidInput(f"image_size must be an int or a pair (H, W), got {image_size!r}")
-    h, w = (_positive_int("image_size", s) for s in image_size)
+    h, w = (check_int("image_size", s, 1) for s in image_size)
     if h * w < 2 or (h * w) & (h * w - 1):
         raise InvalidInput(
             f"image_size: H*W must be a power of two >= 2 (got {h}x{w} = {h * w}); the paper pads "
@@ -73,13 +87,14 @@ def available_memory(device="cpu"):
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_memory(needed, what, device="cpu", share=0.8):
-    """ValueError naming ``what`` if it needs more than ``share`` of the memory available."""
+def check_memory(needed, what, device="cpu", share=0.8, smaller="d or n"):
+    """InvalidInput naming ``what`` if it needs more than ``share`` of the memory available
+    (the advice: choose a smaller ``smaller``). Every large allocation is checked here first."""
     available = available_memory(device)
     if needed > share * available:
         raise InvalidInput(f"{what} needs about {needed / 2**30:.1f} GiB, more than the "
                          f"{available / 2**30:.1f} GiB of memory available ({torch.device(device).type}): "
-                         "choose a smaller d or n")
+                         f"choose a smaller {smaller}")
 
 
 def forward_flops(model):
@@ -102,9 +117,9 @@ class QCNN(nn.Module):
     def __init__(self, d, n, image_size, n_classes=10, partition="updown", basis="fourier",
                  bn_shift_init=1.0):
         super().__init__()
-        _positive_int("d", d)
-        _positive_int("n", n)
-        _positive_int("n_classes", n_classes)
+        check_int("d", d, 1)
+        check_int("n", n, 1)
+        check_int("n_classes", n_classes, 1)
         if partition not in PARTITIONS:
             raise InvalidInput(f"partition must be one of {PARTITIONS}, got {partition!r}")
         check_basis(basis)
@@ -112,8 +127,10 @@ class QCNN(nn.Module):
         self.partition, self.basis = partition, basis
         self.image_size = image_shape(image_size)
         self.n_pixels = self.image_size[0] * self.image_size[1]
-        check_memory(4 * parameter_count(d, n, self.n_pixels, n_classes),
-                     f"a q-CNN with d = {d}, n = {n} (its float32 weights alone)", share=0.5)
+        check_memory(4 * (parameter_count(d, n, self.n_pixels, n_classes) + 2 * n * self.n_pixels),
+                     f"a q-CNN with d = {d}, n = {n} and image_size {self.image_size[0]}x"
+                     f"{self.image_size[1]} (its float32 weights and one image's features alone)",
+                     share=0.5, smaller="d, n or image_size")
         self.n_layers = self.n_pixels.bit_length() - 1
         self.widths = channel_widths(d, n, self.n_layers, n_classes)
         self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in self.widths[:-1])
@@ -133,9 +150,9 @@ class QCNN(nn.Module):
                          f"got {tuple(x.shape)}")
 
     def forward(self, x):
-        chain = self.flatten(x)
-        if not bool(((chain >= 0) & (chain <= 1)).all()):
-            raise InvalidInput("input pixel values must lie in [0, 1]")
+        """alpha (B, |C|) of images or chains ``x``: a non-empty batch in [0, 1], in the model's
+        dtype (``check_pixels``)."""
+        chain = self.flatten(check_pixels("input", x, (self.convs[0].weight.dtype,)))
         return self.forward_features(features(chain, self.n, self.basis))
 
     def forward_features(self, z, inspect=None):

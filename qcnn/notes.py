@@ -10,8 +10,8 @@ import torch
 from .config import run_id
 from .data import load, load_raw, resize, resize_published
 from .entropy import entanglement_entropy
-from .experiments import FAMILIES, all_configs, fig2_configs, recipe_configs
-from .stats import running_train_cost
+from .experiments import FAMILIES, all_configs, fig2_configs, paper_runs, recipe_configs
+from .stats import class_mean_entropy, running_train_cost
 
 
 def ink_near_background(store, name, ink=0.05, near=0.1):
@@ -161,6 +161,20 @@ def tree_automorphisms(store, count=1000):
         alpha = net(x)
         return {name: ((net(moved) - alpha).abs().max() / alpha.abs().max()).item()
                 for name, moved in moves.items()}
+
+
+def early_product_states(store, threshold=1e-6, within=3):
+    """How common the exact product state early in training is: per data set, (how many of
+    this book's paper-scale runs have a class-mean entropy below ``threshold`` nats at a logged
+    point in their first ``within`` epochs, how many runs, the latest such point)."""
+    found = {}
+    for config in paper_runs(store):
+        epochs, entropy = class_mean_entropy(store.metrics(config))
+        low = epochs[(entropy < threshold) & (epochs <= within)]
+        hits, runs, latest = found.get(config.dataset, (0, 0, 0.0))
+        found[config.dataset] = (hits + bool(len(low)), runs + 1,
+                                 max(latest, float(low.max()) if len(low) else 0.0))
+    return found
 
 
 # The beta = 0 plateau sits at the cost of the best constant output, 0.9 (eq. 48: 0.81 + 9 x

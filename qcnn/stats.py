@@ -83,6 +83,13 @@ def largest_drop(values):
     return float((np.maximum.accumulate(values) - values).max() / span) if span > 0 else 0.0
 
 
+def running_median(values, width=5):
+    """The median of each value with its neighbours, ``width`` values centred on it (fewer at
+    the ends): a single outlier does not move it."""
+    values, half = np.asarray(values, dtype=float), width // 2
+    return np.array([np.median(values[max(0, i - half):i + half + 1]) for i in range(len(values))])
+
+
 def moving_average(values, width=5):
     """Means over windows of ``width`` consecutive values (the ends, without a full window,
     dropped)."""
@@ -170,6 +177,20 @@ def median_interval(values, level=0.95):
         k += 1
     interval = (float(values[k - 1]), float(values[n - k])) if k else (float("nan"),) * 2
     return float(np.median(values)), interval
+
+
+def median_summary(values, level=0.95):
+    """(median, (low, high), coverage): ``median_interval`` at ``level``, or, where too few values
+    allow one (below 6 at 95%), their range, which covers the median with probability
+    1 - 2^(1-n); (nan, (nan, nan), 0) for fewer than 2 values."""
+    median, interval = median_interval(values, level)
+    n = sum(1 for v in values if np.isfinite(v))
+    if not math.isnan(interval[0]):
+        return median, interval, level
+    if n < 2:
+        return median, interval, 0.0
+    finite = [v for v in values if np.isfinite(v)]
+    return median, (float(min(finite)), float(max(finite))), 1 - 2.0 ** (1 - n)
 
 
 # ---------------------------------------------------------------- entropy against cost

@@ -34,7 +34,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as safetensors_load
 
 from .config import Config, build_model, run_id, train_flags
-from .data import find_root, strict_json, write_atomic
+from .data import find_root, read_bounded, strict_json, write_atomic
 from .errors import InvalidInput, NotStored
 from .records import Metrics, Provenance, Run
 
@@ -51,26 +51,6 @@ def weight_files(directory):
     directory = Path(directory)
     files = [directory / "model.safetensors", *sorted((directory / "snapshots").glob("*.safetensors"))]
     return [str(p.relative_to(directory)) for p in files if p.is_file()]
-
-
-def read_bounded(path, limit):
-    """The bytes of a regular file (not a link, not a device or a FIFO) of at most ``limit``
-    bytes; InvalidInput naming it otherwise, NotStored if it is missing."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise NotStored(f"{path} is missing") from None
-    except OSError as error:
-        raise InvalidInput(f"{path} cannot be read: {error.strerror} (a symbolic link is never "
-                           "followed)") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path} is not a regular file")
-        if info.st_size > limit:
-            raise InvalidInput(f"{path} is {info.st_size:,} bytes, more than the {limit:,} a file "
-                               "of its kind may hold")
-        return f.read(limit + 1)[:limit]
 
 
 def parse_json(data, path):
@@ -112,6 +92,15 @@ def load_weights(path, config, limit=None):
     return state
 
 
+def check_folder(name, path):
+    """``Path(path)`` if it is a folder or nothing yet; InvalidInput naming ``name`` if it is a
+    file (every folder the user names is checked here, before anything is computed)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{name} {path} is a file, not a folder")
+    return path
+
+
 class Store:
     """The folders of one checkout (``runs``, ``analyses``, ``figures``, ``data``) and memoised,
     checked readers of what is in them."""
@@ -134,9 +123,7 @@ class Store:
             if value is not None:
                 if not value.strip():
                     raise InvalidInput(f"{variable} is set but empty: unset it, or name a folder")
-                if Path(value).exists() and not Path(value).is_dir():
-                    raise InvalidInput(f"{variable}={value} is a file, not a folder")
-                moved[name] = Path(value)
+                moved[name] = check_folder(variable, value)
         return cls(root, **moved)
 
     def __repr__(self):
@@ -145,15 +132,23 @@ class Store:
     # ------------------------------------------------------------------------- paths
 
     def inside(self, base, *parts):
-        """``base / parts`` after checking that no existing part below ``base`` is a symbolic
-        link (so nothing is read or written outside the store through it); InvalidInput naming
-        the link otherwise."""
+        """``base / parts`` after checking that every existing part below ``base`` is a folder
+        or a regular file: never a symbolic link (so nothing is read or written outside the
+        store through it), a FIFO or a device (which could block a reader or never end);
+        InvalidInput naming it otherwise."""
         path = Path(base)
         for part in parts:
             path = path / part
-            if path.is_symlink():
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:                             # not there (yet)
+                continue
+            if stat.S_ISLNK(mode):
                 raise InvalidInput(f"{path} is a symbolic link: the store never follows one "
                                    "(replace it with the file or folder itself)")
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise InvalidInput(f"{path} is not a regular file or folder (a FIFO, a device "
+                                   "or a socket): the store never opens one (remove it)")
         return path
 
     def run_dir(self, config):

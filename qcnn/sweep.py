@@ -2,7 +2,8 @@
 
 A grid file is YAML mapping config fields (``qcnn.config.Config``) to a value or a list of
 values; the sweep is their Cartesian product. Every point is validated before any run starts,
-and a grid of more than MAX_POINTS points is refused before it is expanded. Each executed
+and a grid of more than MAX_POINTS points is refused before it is expanded; a grid file with an
+alias or a key given twice is refused before it is even built (``GridLoader``). Each executed
 notebook is kept beside its run's results, ``data/runs/<run-id>/training.ipynb``. Here the
 points run one after another; ``qcnn sweep --workers N`` sends them to a Dask cluster
 (``qcnn.cluster.run_all`` with the notebook).
@@ -15,11 +16,13 @@ from pathlib import Path
 import yaml
 
 from .config import Config, run_id
+from .data import read_bounded
 from .errors import InvalidInput
 from .runs import execute_notebook
 from .train import check_fits, pick_device
 
 MAX_POINTS = 10000
+MAX_GRID_BYTES = 1 << 20
 
 
 def grid_configs(grid):
@@ -49,12 +52,39 @@ def grid_configs(grid):
     return configs
 
 
+class GridLoader(yaml.SafeLoader):
+    """YAML's safe loader less what a grid never needs: an alias (``*name``: a few lines of
+    aliases expand to billions of values, the 'billion laughs') and a key given twice (the file
+    would show one value and the loader take another). Both are refused, naming the line,
+    while the file is composed: before anything is expanded."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "an alias (*name) is not allowed in a "
+                                              "grid: write the values out",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key.value!r} is "
+                                                        "given twice", key.start_mark)
+            seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep)
+
+
 def read_grid(grid_file):
-    """The validated Configs of a grid file; a file that is not valid YAML is a ValueError
-    naming the file and the line."""
+    """The validated Configs of a grid file (at most MAX_GRID_BYTES of UTF-8 YAML, read with
+    ``GridLoader``); anything else is an InvalidInput naming the file (and the line)."""
     path = Path(grid_file)
     try:
-        grid = yaml.safe_load(path.read_text())
+        grid = yaml.load(read_bounded(path, MAX_GRID_BYTES, follow=True).decode(), GridLoader)
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start}: {error.reason})") from None
+    except RecursionError:
+        raise InvalidInput(f"{path}: not a valid YAML grid (nested too deeply)") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark else str(path)

@@ -30,11 +30,12 @@ from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 
 from .basis import features
-from .config import DTYPES, LR_SCHEDULES, build_model
-from .data import IMAGE_SIZE, N_TEST, N_TRAIN, load, strict_json, write_atomic
+from .config import DTYPES, LR_SCHEDULES, SPLITS, build_model
+from .data import IMAGE_SIZE, load, strict_json, write_atomic
 from .entropy import entanglement_entropy
-from .fused import TrainingStep, folded_forward
 from .errors import InvalidInput, NonFinite, check_choice
+from .fused import TrainingStep, folded_forward
+from .ising import load_ising
 from .model import channel_widths, check_memory, parameter_count
 from .records import Metrics
 from .store import snapshot_path
@@ -83,10 +84,25 @@ def squared_distance(alpha, labels):
     return (alpha - target).square().sum(1).mean()
 
 
+def ising_pixels(spins):
+    """Spins +-1 as pixel values x = 1/2 + s/4: 1/4 and 3/4, opposite points of the Fourier
+    basis's circle (eq. 19 identifies x = 0 with x = 1, so spins on 0 and 1 would be one point)."""
+    return 0.5 + spins.float() / 4
+
+
+def load_images(name, split, data_root=None):
+    """(images (n, 16, 16) in [0, 1], labels) of a split: MNIST and Fashion-MNIST from
+    ``data.load``, the Ising configurations from ``ising.load_ising`` through ``ising_pixels``."""
+    if name == "ising":
+        spins, labels, _ = load_ising(split, data_root)
+        return ising_pixels(spins), labels
+    return load(name, split, data_root)
+
+
 def load_split(config, split, model, device, data_root=None, chunk=10000):
     """The representation layer's features (eq. 1) of a split, (n, N, d_0) in the partition's
     order and the model's dtype, and the labels, on the device."""
-    images, labels = load(config.dataset, split, data_root)
+    images, labels = load_images(config.dataset, split, data_root)
     limit = config.limit_train if split == "train" else config.limit_test
     if limit:
         images, labels = images[:limit], labels[:limit]
@@ -102,12 +118,12 @@ def training_memory(config, device):
     for the backward pass (about four per layer output) and an evaluation batch's."""
     size = DTYPES[config.dtype].itemsize
     pixels = IMAGE_SIZE * IMAGE_SIZE
-    images = (config.limit_train or N_TRAIN) + (config.limit_test or N_TEST)
-    widths = channel_widths(config.d, config.n, pixels.bit_length() - 1, 10)
+    images = sum(config.images)
+    widths = channel_widths(config.d, config.n, pixels.bit_length() - 1, SPLITS[config.dataset][2])
     per_image = sum((pixels >> level) * width for level, width in enumerate(widths[1:]))
     batch = 4 * config.batch_size + EVAL_BATCH[torch.device(device).type]
-    return size * (images * pixels * widths[0] + 4 * parameter_count(config.d, config.n, pixels)
-                   + batch * per_image)
+    return size * (images * pixels * widths[0] + 4 * parameter_count(config.d, config.n, pixels,
+                                                                      widths[-1]) + batch * per_image)
 
 
 def check_fits(config, device):

@@ -2,7 +2,7 @@
 from collections import Counter
 
 from qcnn.config import Config, run_id
-from qcnn.experiments import (D_CLAIM, FAMILIES, LANDSCAPE_DS, MIN_ACROSS_DS, PAPER_PARAMETER_RANGE,
+from qcnn.experiments import (D_CLAIM, FAMILIES, LANDSCAPE_DS, PAPER_PARAMETER_RANGE,
                               all_configs, by_dataset, fig2_configs, initial_state,
                               landscape_configs, plateau_configs, published_configs,
                               recipe_configs, recipe_of, snapshots_for)
@@ -71,28 +71,6 @@ def test_the_recipe_runs_are_what_qcnn_train_makes():
                        (["--epochs", "3", "--init", "default"], "default")):
         assert train_config(build_parser().parse_args(["train", *argv])) == recipe[name]
     assert train_config(build_parser().parse_args(["train"])) == Config()
-
-
-def test_the_across_run_population_needs_five_ds_with_seeds():
-    """Runs whose d has two seeds or more, and only once MIN_ACROSS_DS such d's exist: with
-    fewer, a bootstrap over whole d's has almost no distinct resamples."""
-    import qcnn.experiments as experiments
-    configs = landscape_configs()
-    two_seeds = [c for c in configs if c.dataset == "mnist" and c.seed < 2]
-    lone = [c for c in configs if c.dataset == "mnist" and c.seed == 2]
-
-    class Stored:                  # a store that holds exactly ``runs``
-        def __init__(self, runs):
-            self.runs = runs
-
-        def stored(self, configs):
-            return [c for c in configs if c in self.runs]
-    for k in (MIN_ACROSS_DS - 1, MIN_ACROSS_DS):
-        ds = LANDSCAPE_DS[:k]
-        stored_runs = [c for c in two_seeds if c.d in ds] + [c for c in lone if c.d not in ds]
-        found = experiments.across_population(Stored(stored_runs), "paper", "mnist")
-        assert found == ([c for c in landscape_configs() if c in stored_runs and c.d in ds]
-                         if k == MIN_ACROSS_DS else [])
 
 
 def test_initial_state_is_what_fixes_the_initial_weights():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 LAYERS = ["errors", "stats", "basis", "model", "network", "entropy", "cuts", "reference", "data", "ising",
           "config", "records", "store", "fused", "train", "runs", "experiments", "analysis", "findings",
-          "notes", "report", "figures",
+          "notes", "phases", "report", "figures",
           "explorer", "cluster", "sweep", "bench", "cli", "__main__"]
 PACKAGE = Path(__file__).resolve().parent.parent / "qcnn"
 
