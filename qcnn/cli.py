@@ -127,7 +127,7 @@ def cmd_train(args, store):
     print(f"run {run_id(config)}: {config}")
     directory, _ = make_run(config, store, args.run_dir, device=args.device,
                             progress=not args.quiet, compile=args.compile, snapshots=snapshots,
-                            retrain=args.retrain)
+                            retrain=args.retrain, step=args.step)
     print_result(store, directory, config)
 
 
@@ -312,6 +312,9 @@ def build_parser():
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument("--run-dir", default=None, help="directory of the run (default: the run store)")
     p.add_argument("--compile", default="auto", help="torch.compile: auto (long runs) | on | off")
+    p.add_argument("--step", default="fused", choices=["fused", "plain"],
+                   help="the training step: fused (hand-written backward, the default) or plain "
+                   "(autograd and torch.optim.AdamW; `qcnn bench train` compares them)")
     p.add_argument("--snapshots", default=None, metavar="EPOCHS",
                    help="comma-separated epochs after which to keep the weights, 0 = before "
                    "training (default: 0,1,2,5,10,20,30,45,60,90 for the Fig. 2 runs, none else)")

@@ -32,8 +32,11 @@ from .experiments import (D_CLAIM, LAST, MIN_ACROSS_DS, PAPER_ACCURACY, PAPER_PA
                           PROFILES, RECIPES, all_configs, by_dataset, claims_configs,
                           first_epoch_of, landscape_configs, plateau_configs, published_configs,
                           recipe_configs, recipe_of)
+from .findings import fig2_entries
+from .ising import T_C, TEMPERATURES, exact_specific_heat
 from .model import QCNN
 from .notes import ESCAPE_COST, plateau_rows
+from .phases import size_slope, transition_summary
 
 NAMES_SHORT = {"mnist": "MNIST", "fashion-mnist": "Fashion"}
 NOT_YET = "not yet measured"
@@ -800,71 +803,84 @@ def growth_law(slope):
     return next(text for bound, text in LAWS if slope < bound)
 
 
+def specific_heat_peak(L=16):
+    """Where the exact specific heat of the L x L torus peaks (Kaufman): the finite lattice's
+    transition, shifted above T_c."""
+    fine = np.linspace(T_C, T_C + 0.3, 601)
+    return float(fine[np.argmax(exact_specific_heat(fine, L))])
+
+
+def transition_text(analysis):
+    """The classifiers' transition temperatures against T_c and the finite lattice's."""
+    summary, _ = transition_summary(analysis)
+    if not summary:
+        return f"{NOT_YET}: no Ising run is stored and analysed yet."
+    crossings = [c for values, _, _ in summary.values() for c in values]
+    spread = np.std(crossings, ddof=1) if len(crossings) > 1 else math.nan
+    per_d = "; ".join(f"$d = {d}$: {len(v)} runs, {m:.3f}" + (f" ± {sd:.3f}" if not math.isnan(sd) else "")
+                      for d, (v, m, sd) in summary.items())
+    accuracy = [np.mean(e["accuracy"]) for e in analysis["runs"].values()]
+    return (f"Where the mean probability of *ordered* falls through 1/2, by $d$ (runs, mean ± seed "
+            f"s.d.): {per_d}. Over all {len(crossings)} runs {np.mean(crossings):.3f} ± {spread:.3f}, "
+            f"against $T_c$ = {T_C:.3f} of the infinite lattice and {specific_heat_peak():.3f}, "
+            f"where the exact specific heat of the $16\times16$ torus peaks. Test accuracy averaged "
+            f"over the temperatures: {min(accuracy):.1%} to {max(accuracy):.1%}.")
+
+
+def scales_text(analysis, cuts):
+    """How the classifiers' entanglement grows with the size of the region, against the other
+    networks and random states."""
+    runs = list(analysis.get("runs", {}).values())
+    if not runs:
+        return f"{NOT_YET}: no Ising run is stored and analysed yet."
+    slopes = [size_slope(np.mean(e["trained"]["entropy"], 1)) for e in runs]
+    untrained = [size_slope(np.mean(e["initial shift1"]["entropy"], 1)) for e in runs]
+    others = ", ".join(f"{NAMES_SHORT[c.dataset]} {size_slope(np.mean(e['levels']['entropy'], 1)):.2f}"
+                       for c, e in fig2_entries(cuts) if c.partition == "updown")
+    half = max(float(np.mean(e["trained"]["entropy"], 1)[-1]) for e in runs)
+    return (f"Over the eight levels the trained classifiers' entropy grows as size^p with p = "
+            f"{min(slopes):.2f} to {max(slopes):.2f}: {growth_law(np.median(slopes))}; untrained "
+            f"(beta = 1) p = {min(untrained):.2f} to {max(untrained):.2f}; the networks of Figure 2 "
+            f"(up/down): {others or NOT_YET}; a random state: p = 1 (Page). Across half the lattice "
+            f"(128 pixels) the classifiers carry at most {half:.3g} nats; a random state of the same "
+            f"Hilbert space carries {128 * math.log(19) - 0.5:.0f} nats at n = 9.")
+
+
+def temperature_text(analysis):
+    """Where the classifiers' view of the configurations peaks, and the Boltzmann state."""
+    runs = list(analysis.get("runs", {}).values())
+    text = f"{NOT_YET}: no Ising run is stored and analysed yet."
+    if runs:
+        peaks = [TEMPERATURES[int(np.argmax(np.mean(e["data_entropy"], 1)))] for e in runs]
+        near = sum(abs(t - T_C) <= CRITICAL_WINDOW for t in peaks)
+        text = ("The classifiers' top cut seen through the configurations is largest at T = "
+                + ", ".join(f"{t:.2f}" for t in peaks)
+                + f": within {CRITICAL_WINDOW} of T_c in {near} of {len(peaks)} runs.")
+    boltzmann = analysis.get("boltzmann")
+    if boltzmann:
+        t, s = np.array(boltzmann["temperatures"]), np.array(boltzmann["von_neumann"])
+        text += (f" The exact Boltzmann state on a cylinder {boltzmann['width']} wide: "
+                 f"{s[0]:.2f} nats at T = {t[0]:.2f} (about ln 2: the superposition of the two "
+                 f"ordered states), largest at T = {t[np.argmax(s)]:.2f} ({s.max():.2f} nats), "
+                 f"{s[-1]:.2f} at T = {t[-1]:.2f}.")
+    return text
+
+
 def ising_findings(store):
     """What the Ising chapter says, from the stored ``ising.json`` (and ``cuts.json`` for the
     MNIST and Fashion-MNIST networks): {"glue": {name: text}}, every judging sentence built here
-    from the numbers by the rules in this section, "not yet measured" where they are missing."""
-    from .findings import fig2_entries
-    from .ising import T_C, TEMPERATURES, exact_specific_heat
-    from .phases import size_slope, transition_summary
+    by the rules of this section, "not yet measured" where the numbers are missing."""
     try:
         analysis = store.analysis("ising")
     except NotStored:
         analysis = {}
-    runs = list(analysis.get("runs", {}).values())
-    fine = np.linspace(2.2, 2.45, 501)
-    peak = float(fine[np.argmax(exact_specific_heat(fine))])
-    glue = {}
-    summary, _ = transition_summary(analysis)
-    if summary:
-        crossings = [c for values, _, _ in summary.values() for c in values]
-        glue["transition"] = (
-            "Where the mean probability of *ordered* falls through 1/2, by $d$ (runs, mean, seed "
-            "s.d.): " + "; ".join(f"$d = {d}$: {len(v)} runs, {m:.3f}" + (f" ± {sd:.3f}" if sd == sd else "")
-                                  for d, (v, m, sd) in summary.items())
-            + f". Over all {len(crossings)} runs: {np.mean(crossings):.3f} ± {np.std(crossings, ddof=1) if len(crossings) > 1 else math.nan:.3f}, "
-            f"against $T_c$ = {T_C:.3f} of the infinite lattice and the peak of the exact specific "
-            f"heat of the $16\times16$ torus, {peak:.3f} (its finite-size shift). Test accuracy: "
-            + ", ".join(f"{np.mean(e['accuracy']):.1%}" for e in runs) + " (mean over temperatures).")
-    else:
-        glue["transition"] = f"{NOT_YET}: no Ising run is stored and analysed yet."
     cuts = store.analysis("cuts") if (store.analyses / "cuts.json").exists() else {"models": {}}
-    others = {c.dataset: size_slope(np.mean(e["levels"]["entropy"], 1))
-              for c, e in fig2_entries(cuts) if c.partition == "updown"}
-    if runs:
-        slopes = [size_slope(np.mean(e["trained"]["entropy"], 1)) for e in runs]
-        untrained = [size_slope(np.mean(e["initial shift1"]["entropy"], 1)) for e in runs]
-        largest = max(float(np.mean(e["trained"]["entropy"], 1)[-1]) for e in runs)
-        glue["scales"] = (
-            f"Fitted over the eight levels, the trained Ising classifiers' entropy grows as size^p with "
-            f"p = {min(slopes):.2f} to {max(slopes):.2f} ({growth_law(np.median(slopes))}); untrained "
-            f"(beta = 1), p = {min(untrained):.2f} to {max(untrained):.2f}; the MNIST and "
-            "Fashion-MNIST networks of Figure 2: " + ", ".join(f"{n} {v:.2f}" for n, v in others.items())
-            + f"; a random state: p = 1 (Page). At half the lattice (128 pixels) the classifiers carry "
-            f"at most {largest:.3g} nats, against Page's {128 * math.log(2 * 9 + 1):.0f} nats at n = 9.")
-        peaks = [TEMPERATURES[int(np.argmax(np.mean(e["data_entropy"], 1)))] for e in runs]
-        near = sum(abs(t - T_C) <= CRITICAL_WINDOW for t in peaks)
-        glue["temperature"] = (
-            f"The classifiers' top cut seen through the configurations peaks at T = "
-            + ", ".join(f"{t:.2f}" for t in peaks)
-            + f": within {CRITICAL_WINDOW} of T_c in {near} of {len(peaks)} runs.")
-    else:
-        glue["scales"] = glue["temperature"] = f"{NOT_YET}: no Ising run is stored and analysed yet."
-    boltzmann = analysis.get("boltzmann")
-    if boltzmann:
-        t, s = np.array(boltzmann["temperatures"]), np.array(boltzmann["von_neumann"])
-        glue["temperature"] += (
-            f" The exact Boltzmann state on a cylinder {boltzmann['width']} wide: von Neumann entropy "
-            f"{s[t < 1.6].mean():.2f} nats (about ln 2, the superposition of the two ordered states) "
-            f"below T = 1.6, largest at T = {t[np.argmax(s)]:.2f} ({s.max():.2f} nats), "
-            f"{s[-1]:.2f} at T = {t[-1]:.1f}: its area-law part peaks above T_c, and the jump from "
-            "ln 2 to 0 of its constant part marks the transition.")
-    glue["verdict"] = (
-        "Trained on physical data, the q-CNN learns the transition, and its label states stay far "
-        "from the generic states of the same Hilbert space: " + glue["scales"] if runs else
-        f"{NOT_YET}: the Ising runs are not stored yet (`qcnn reproduce --family ising`, then "
-        "`qcnn analyze`).")
-    return {"glue": glue, "specific_heat_peak": peak}
+    glue = {"transition": transition_text(analysis), "scales": scales_text(analysis, cuts),
+            "temperature": temperature_text(analysis)}
+    glue["verdict"] = (glue["transition"] + " " + glue["scales"] if analysis.get("runs") else
+                       f"{NOT_YET}: the Ising runs are not stored yet (`qcnn reproduce --family "
+                       "ising`, then `qcnn analyze`).")
+    return {"glue": glue}
 
 
 # --------------------------------------------------------------------------- the tables

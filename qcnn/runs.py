@@ -226,7 +226,7 @@ def broken_result(store, config, directory, retrain):
 
 
 def make_run(config, store, directory=None, device="auto", progress=True, compile="auto",
-             snapshots=(), command=None, wait=True, retrain=False):
+             snapshots=(), command=None, wait=True, retrain=False, step="fused"):
     """The complete run of ``config`` in ``store`` (or in ``directory``): reused if complete,
     resumed from its checkpoint if started, else trained (minutes to an hour on a CPU), keeping
     weight snapshots after the epochs in ``snapshots``, under the run's lock (another process
@@ -256,7 +256,7 @@ def make_run(config, store, directory=None, device="auto", progress=True, compil
             sitting = {"commit": commit, "command": command or command_line()}
             metrics, info = train(config, directory, device=device, progress=progress,
                                   compile=compile, sitting=sitting, snapshots=snapshots,
-                                  data_root=store.data)
+                                  data_root=store.data, step=step)
             store.write_json(directory / "metrics.json", metrics.to_json())
             store.write_json(directory / "provenance.json",
                              provenance(info, started, commit, directory, sitting["command"]))

@@ -34,14 +34,15 @@ from .config import DTYPES, LR_SCHEDULES, SPLITS, build_model
 from .data import IMAGE_SIZE, load, strict_json, write_atomic
 from .entropy import entanglement_entropy
 from .errors import InvalidInput, NonFinite, check_choice
-from .fused import TrainingStep, folded_forward
+from .fused import PlainStep, TrainingStep, folded_forward
 from .ising import load_ising
 from .model import channel_widths, check_memory, parameter_count
 from .records import Metrics
 from .store import snapshot_path
 
-# torch.compile costs ~30 s up front on a 2-core CPU (less once its cache is warm) and then
-# takes a step from ~10 to ~6 ms: worth it from about this many steps on.
+# torch.compile costs tens of seconds up front on a 2-core CPU (about 1 s once its cache is warm)
+# and then takes the fused step at d = 18 from 7.1 to 3.9 ms (`qcnn bench train`, 2026-12-06):
+# worth it from about this many steps on.
 COMPILE_FROM_STEPS = 10000
 # Evaluation batch: small enough that a CPU keeps the activations in cache.
 EVAL_BATCH = {"cpu": 100, "cuda": 10000}
@@ -308,16 +309,23 @@ def log_epoch(metrics, config, epoch, train_scores, test_scores):
 
 # ------------------------------------------------------------------------------ the loop
 
+STEPS = {"fused": TrainingStep, "plain": PlainStep}
+
+
 def train(config, directory, device="auto", progress=True, compile="auto", sitting=None,
-          snapshots=(), data_root=None):
+          snapshots=(), data_root=None, step="fused"):
     """Train (or resume) the run of ``config`` with its checkpoint in ``directory``; write the
     final weights to ``directory/model.safetensors`` and, after each epoch listed in
     ``snapshots`` (0: before training), ``directory/snapshots/epoch-<k>.safetensors``.
     compile: "auto" (torch.compile for runs of COMPILE_FROM_STEPS steps or more), "on", "off".
     sitting: a dict describing this sitting (e.g. its commit), kept in ``info["sittings_log"]``.
+    step: "fused" (``fused.TrainingStep``, the hand-written step) or "plain" (autograd and
+    ``torch.optim.AdamW``); the same mathematics, so not part of the config (like compile), but
+    recorded in the sitting (their float results differ in rounding).
     Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "sittings_log",
     "compiled"}."""
     check_choice("compile", compile, ("auto", "on", "off"))
+    check_choice("step", step, STEPS)
     device = pick_device(device)
     check_fits(config, device)
     directory = Path(directory)
@@ -330,7 +338,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
     steps = len(train_x) // config.batch_size
     log_every = max(1, steps // config.entropy_per_epoch) if config.entropy_per_epoch else 0
     compiled = {"auto": config.epochs * steps >= COMPILE_FROM_STEPS, "on": True, "off": False}[compile]
-    step = TrainingStep(model, train_x, train_y, config.lr, config.weight_decay, compile=compiled)
+    step_name, step = step, STEPS[step](model, train_x, train_y, config.lr, config.weight_decay,
+                                        compile=compiled)
     forward = torch.compile(folded_forward, dynamic=False) if compiled and device.type == "cpu" \
         else folded_forward
 
@@ -344,7 +353,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
             save_weights(model, snapshot_path(directory, 0))
     info["sittings"] += 1
     info.setdefault("sittings_log", []).append(
-        dict(sitting or {}, from_epoch=start, threads=torch.get_num_threads(), compiled=compiled))
+        dict(sitting or {}, from_epoch=start, threads=torch.get_num_threads(), compiled=compiled,
+             **({"step": step_name} if step_name != "fused" else {})))
     info["compiled"] = compiled
     if device_name(device) not in info["devices"]:
         info["devices"].append(device_name(device))

@@ -51,5 +51,5 @@ def test_the_transition_summary_and_findings(tmp_path):
     store.write_json(tmp_path / "analyses" / "ising.json", analysis)
     glue = report.ising_findings(store)["glue"]
     assert "$d = 4$: 2 runs, 2.300 ± 0.141" in glue["transition"]
-    assert "p = 0.50 to 0.50 (an area law" in glue["scales"]
+    assert "p = 0.50 to 0.50: an area law" in glue["scales"]
     assert "within 0.3 of T_c in 2 of 2 runs" in glue["temperature"]

@@ -138,3 +138,19 @@ def test_cli_rejects_bad_values():
     out = subprocess.run([sys.executable, "-m", "qcnn", "train", "--d", "0"], capture_output=True,
                          text=True)
     assert out.returncode != 0 and "d must be an integer in [1, 4096], got 0" in out.stderr
+
+
+@needs_mnist
+def test_the_plain_step_trains_the_same_run(tmp_path):
+    """--step plain (autograd and torch.optim.AdamW) trains the same mathematics as the fused
+    step: in float64 the two runs' running train costs agree to rounding, and the step is named
+    in the sitting."""
+    config = Config(epochs=1, dtype="float64", **SMALL)
+    fused, _ = train(config, tmp_path / "fused", device="cpu", progress=False)
+    plain, info = train(config, tmp_path / "plain", device="cpu", progress=False, step="plain")
+    assert plain.entropy_log.running_train_cost[1:] == pytest.approx(
+        fused.entropy_log.running_train_cost[1:], rel=1e-9)
+    assert plain.test_cost == pytest.approx(fused.test_cost, rel=1e-6)
+    assert info["sittings_log"][0]["step"] == "plain"
+    with pytest.raises(ValueError, match=r"step must be one of \('fused', 'plain'\)"):
+        train(config, tmp_path / "x", step="adam")
