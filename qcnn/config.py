@@ -27,6 +27,10 @@ LR_SCHEDULES = {"paper": 10, "published": 9, "early": 4, "constant": None}
 # convolution and the classifier (the published code, layers.py lines 104 and 178).
 WEIGHT_INITS = ("torch", "xavier")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}     # published: float64
+# Eval mode normalises by running batch-norm statistics: the averages kept while training
+# ("running") or, for data whose batches differ widely (the Ising configurations of many
+# temperatures), their values over the whole training set, recomputed before each evaluation.
+EVAL_STATS = ("running", "calibrated")
 # What a run can train on: {data set: (training images, test images, labels)}. "ising": the
 # configurations of qcnn.ising (24 temperatures, 1000 train and 400 test each), labelled
 # ordered or disordered (tests/test_ising.py checks these counts against the file).
@@ -34,7 +38,7 @@ SPLITS = {"mnist": (N_TRAIN, N_TEST, 10), "fashion-mnist": (N_TRAIN, N_TEST, 10)
           "ising": (24000, 9600, 2)}
 # Fields added after runs were stored: at their defaults they are left out of the hashed JSON,
 # so that every stored run keeps its id.
-LATER_FIELDS = {"weight_init": "torch", "dtype": "float32"}
+LATER_FIELDS = {"weight_init": "torch", "dtype": "float32", "eval_stats": "running"}
 
 
 def _field(default, help):
@@ -68,10 +72,14 @@ class Config:
                               "(xavier_uniform_, gain 1, every convolution: the published code's)")
     dtype: str = _field("float32", "training precision: float32 | float64 (the published "
                         "code's)")
+    eval_stats: str = _field("running", "the batch-norm statistics of the eval-mode evaluation "
+                             "after each epoch: running (the averages kept during training, "
+                             "PyTorch's) | calibrated (recomputed over the training set first)")
 
     def __post_init__(self):
         choices = dict(dataset=SPLITS, partition=PARTITIONS, basis=BASES, init=INITS,
-                       lr_schedule=LR_SCHEDULES, weight_init=WEIGHT_INITS, dtype=DTYPES)
+                       lr_schedule=LR_SCHEDULES, weight_init=WEIGHT_INITS, dtype=DTYPES,
+                       eval_stats=EVAL_STATS)
         for name, allowed in choices.items():
             check_choice(name, getattr(self, name), allowed)
         train, test, _ = SPLITS[self.dataset]

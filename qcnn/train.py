@@ -134,6 +134,27 @@ def check_fits(config, device):
 
 
 @torch.no_grad()
+def calibrate_statistics(model, leaves, batch=1000):
+    """Set every batch norm's running statistics, in place, to the averages of its batch means
+    and variances over all of ``leaves`` (the training set, in batches of ``batch``) for the
+    current weights, so that eval mode normalises by the data's statistics rather than by an
+    average over past batches. Gradients, weights and the step counter are untouched; training
+    itself (train mode) never reads these statistics."""
+    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in model.norms]
+    for norm in model.norms:
+        norm.running_mean.zero_()
+        norm.running_var.fill_(1)
+        norm.num_batches_tracked.zero_()
+        norm.momentum = None                      # a cumulative average over the batches
+    model.train()
+    for start in range(0, len(leaves), batch):
+        model.forward_features(leaves[start:start + batch])
+    for norm, (momentum, count) in zip(model.norms, saved):
+        norm.momentum = momentum
+        norm.num_batches_tracked.copy_(count)
+
+
+@torch.no_grad()
 def evaluate(model, leaves, labels, forward=folded_forward):
     """(accuracy, cost) in eval mode (running statistics) over a whole set of leaves."""
     batch = EVAL_BATCH[leaves.device.type]
@@ -382,6 +403,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
                 log_entropy(metrics, model, epoch * steps + i + 1, steps, running.item() / counted)
                 running.zero_()
                 counted = 0
+        if config.eval_stats == "calibrated":
+            calibrate_statistics(model, train_x)
         log_epoch(metrics, config, epoch, evaluate(model, train_x, train_y, forward),
                   evaluate(model, test_x, test_y, forward))
         info["wall_s"] += time.perf_counter() - started

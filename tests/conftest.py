@@ -1,9 +1,13 @@
-"""What the tests share: the checkout's store, the skip for tests that need MNIST, and a
-random model with real entanglement."""
+"""What the tests share: the checkout's store, the skip for tests that need MNIST, a synthetic
+'mnist' in place of the real one, synthetic metrics and a random model with real entanglement."""
+import hashlib
+
+import numpy as np
 import pytest
 import torch
 
 import qcnn
+from qcnn import data
 from qcnn.data import missing_files
 from qcnn.entropy import entanglement_entropy
 from qcnn.model import randomize
@@ -43,3 +47,22 @@ def make_metrics(epochs, **fields):
     log = {"step": list(range(len(log.get("epoch", [])))), **log}
     return Metrics(epoch=list(range(1, epochs + 1)), **{**filled, **fields},
                    entropy_log=EntropyLog(**log))
+
+
+@pytest.fixture
+def fake_dataset(monkeypatch):
+    """'mnist' as four small synthetic IDX files ({name: bytes}), whose checksums replace the
+    official ones for the test."""
+    rng = np.random.default_rng(1)
+    files = {name: data.idx_bytes(rng.integers(0, 256, (5, 28, 28) if "images" in name else (5,),
+                                               dtype=np.uint8)) for name in data.FILES["mnist"]}
+    monkeypatch.setitem(data.FILES, "mnist", {n: hashlib.sha256(b).hexdigest() for n, b in files.items()})
+    return files
+
+
+@pytest.fixture
+def fake_mnist(tmp_path, fake_dataset):
+    """A data folder holding ``fake_dataset``'s files."""
+    for name, content in fake_dataset.items():
+        data.write_atomic(data.raw_folder("mnist", tmp_path) / name, content)
+    return tmp_path

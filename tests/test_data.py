@@ -1,5 +1,4 @@
 """Data: IDX files, verified fetch with fallbacks and atomic writes, loading and resizing."""
-import hashlib
 
 import numpy as np
 import pytest
@@ -14,16 +13,6 @@ def test_idx_round_trip(tmp_path):
     data.write_atomic(path, data.idx_bytes(images))
     assert np.array_equal(data.idx_array(path.read_bytes()), images)
     assert list(tmp_path.iterdir()) == [path]          # no temporary file left behind
-
-
-@pytest.fixture
-def fake_dataset(monkeypatch):
-    """'mnist' with four small synthetic files and their checksums in place of the real ones."""
-    rng = np.random.default_rng(1)
-    files = {name: data.idx_bytes(rng.integers(0, 256, (5, 28, 28) if "images" in name else (5,),
-                                               dtype=np.uint8)) for name in data.FILES["mnist"]}
-    monkeypatch.setitem(data.FILES, "mnist", {n: hashlib.sha256(b).hexdigest() for n, b in files.items()})
-    return files
 
 
 def test_fetch_tries_sources_in_order_and_replaces_corrupt_files(tmp_path, monkeypatch, fake_dataset):

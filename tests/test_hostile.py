@@ -143,18 +143,6 @@ def test_the_mnist_wheel_is_checked_before_it_is_opened(tmp_path, monkeypatch):
                zip(data.ArraysOnly(io.BytesIO(pickle.dumps(arrays))).load(), arrays))
 
 
-@pytest.fixture
-def fake_mnist(tmp_path, monkeypatch):
-    """A data root holding a small synthetic 'mnist' with its checksums."""
-    rng = np.random.default_rng(1)
-    files = {name: data.idx_bytes(rng.integers(0, 256, (5, 28, 28) if "images" in name else (5,),
-                                               dtype=np.uint8)) for name in data.FILES["mnist"]}
-    monkeypatch.setitem(data.FILES, "mnist", {n: hashlib.sha256(b).hexdigest() for n, b in files.items()})
-    for name, content in files.items():
-        data.write_atomic(data.raw_folder("mnist", tmp_path) / name, content)
-    return tmp_path
-
-
 def test_no_cache_is_ever_trusted(fake_mnist):
     """Every load resizes the verified raw files again: a poisoned cache, even one whose hash
     was forged to match, never reaches training, because no cache is read or written."""

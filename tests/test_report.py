@@ -240,3 +240,17 @@ def test_no_cell_of_the_claims_table_breaks_its_row():
     from conftest import STORE
     for row in report.claims_table(STORE):
         assert not any("|" in str(v) for v in (row.claim, row.paper, row.measured, row.criterion))
+
+
+def test_the_quick_profile_never_crashes_on_short_runs(tmp_path):
+    """Runs of the quick profile have 2 epochs: every claim that needs more says what it needs
+    (the entropy's course from epoch 10, the partitions from epoch 20) instead of failing."""
+    from qcnn.experiments import fig2_configs
+    store = Store(tmp_path, runs=tmp_path / "runs", analyses=tmp_path / "analyses")
+    for config in fig2_configs("quick").values():
+        store_run(store, config, synthetic_metrics([0.1, 0.2]))
+    rows = {(r.claim, r.dataset, r.recipe): r for r in report.claims_table(store, "quick")}
+    assert rows[("steady rise of the entropy after ~10 epochs", "mnist", "book")].measured == \
+        "not yet measured: no run of 20 epochs or more"
+    assert rows[("entropies of order ln 2 = 0.69", "mnist", "book")].verdict == "partly"   # 0.2 nats
+    assert rows[("up/down and left/right trends alike", "fashion-mnist", "book")].verdict == "not yet measured"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from qcnn.data import missing_files
+from conftest import needs_mnist
 from qcnn.sweep import grid_configs
 
 
@@ -50,7 +50,7 @@ def test_malformed_grid_file_names_file_and_line(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
+@needs_mnist
 @pytest.mark.parametrize("options", [[], ["--workers", "2"]])
 def test_sweep_of_two_points(tmp_path, options):
     """Both ways (one after another, or on a 2-worker Dask cluster) each grid point's executed
@@ -83,7 +83,7 @@ def test_every_point_is_checked_against_the_device_before_any_run(grid, options,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(bool(missing_files("mnist", report=lambda *_: None)), reason="no MNIST")
+@needs_mnist
 def test_a_failing_point_is_one_line_and_retrain_reaches_the_notebook(tmp_path):
     """A stored run whose weights were deleted: the sweep stops with one line naming the run and
     the executed notebook; with --retrain the notebook trains it again."""

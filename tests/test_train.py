@@ -154,3 +154,24 @@ def test_the_plain_step_trains_the_same_run(tmp_path):
     assert info["sittings_log"][0]["step"] == "plain"
     with pytest.raises(ValueError, match=r"step must be one of \('fused', 'plain'\)"):
         train(config, tmp_path / "x", step="adam")
+
+
+@needs_mnist
+def test_calibrated_statistics_change_only_the_evaluation(tmp_path):
+    """eval_stats="calibrated" recomputes the running statistics over the training set before each
+    evaluation: the training (the running train cost, every step) is the same run, the stored
+    statistics are the training set's, and the step counter is untouched."""
+    running, _ = train(Config(epochs=1, **SMALL), tmp_path / "running", device="cpu", progress=False)
+    config = Config(epochs=1, eval_stats="calibrated", **SMALL)
+    calibrated, _ = train(config, tmp_path / "calibrated", device="cpu", progress=False)
+    assert calibrated.entropy_log.running_train_cost == running.entropy_log.running_train_cost
+    from safetensors.torch import load_file
+    weights = load_file(tmp_path / "calibrated" / "model.safetensors")
+    assert int(weights["norms.0.num_batches_tracked"]) == 10              # 500 images / 50
+    from qcnn.train import load_split
+    from qcnn.config import build_model
+    model = build_model(config)
+    model.load_state_dict(weights)
+    leaves, _ = load_split(config, "train", model, torch.device("cpu"), STORE.data)
+    first = leaves.reshape(-1, leaves.shape[-1])
+    assert torch.allclose(weights["norms.0.running_mean"], first.mean(0), rtol=1e-4, atol=1e-4)
