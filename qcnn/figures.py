@@ -453,6 +453,7 @@ def recipe_entropy(store, profile=None, out_dir=None):
 
 TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^6; the axis stops here
 TEST_COST_WINDOW = 5     # Fig. 3(b): the test cost's running median over this many epochs
+FLOOR = 1e-10            # entropies below this (zero to rounding) are drawn here on log axes
 SEED_SHIFT = 1.04        # accuracy_vs_d: a d's seeds drawn this factor apart on the log axis
 OTHER_RUNS = "0.72"      # Fig. 3(b)'s runs outside the paper's family (n < d/2, left/right)
 
@@ -871,7 +872,8 @@ def ising_scales(store, out_dir=None):
     pixels, k = 0..7, of the Ising classifiers (each d, every seed: thin; trained solid, at
     initialisation with beta = 1 dashed), of the MNIST and Fashion-MNIST networks of Fig. 2
     (d = 18), and Page's value for a random state of the same Hilbert space (n = 9: a volume
-    law), on log axes; the min-cut bound of the d = 18 tree grey."""
+    law), on log axes (values below FLOOR drawn at FLOOR); the min-cut bound of the d = 18 tree
+    grey."""
     analysis, source = ising_input(store)
     cuts = store.analysis("cuts") if (store.analyses / "cuts.json").exists() else {"models": {}}
     runs = ising_runs(store, analysis)
@@ -880,10 +882,11 @@ def ising_scales(store, out_dir=None):
     sizes = 2 ** np.arange(8)
     for config, entry in runs:
         label = f"Ising, d = {config.d}" if config.seed == 0 else None
-        ax.plot(sizes, np.mean(entry["trained"]["entropy"], 1), color=colors[config.d], lw=1,
-                marker="o", ms=3, label=label)
-        ax.plot(sizes, np.mean(entry["initial shift1"]["entropy"], 1), color=colors[config.d],
-                lw=0.8, ls="--", label=f"untrained, d = {config.d}" if config.seed == 0 else None)
+        ax.plot(sizes, np.maximum(np.mean(entry["trained"]["entropy"], 1), FLOOR), color=colors[config.d],
+                lw=1, marker="o", ms=3, label=label)
+        ax.plot(sizes, np.maximum(np.mean(entry["initial shift1"]["entropy"], 1), FLOOR),
+                color=colors[config.d], lw=0.8, ls="--",
+                label=f"untrained, d = {config.d}" if config.seed == 0 else None)
     for config, entry in fig2_entries(cuts):
         if config.partition == "updown":
             ax.plot(sizes, np.mean(entry["levels"]["entropy"], 1), color=COLORS[config.dataset],

@@ -17,7 +17,8 @@ def test_the_crossing_of_one_half_is_interpolated():
     assert phases.crossing(t, [0.9, 0.8, 0.7, 0.6]) is None
 
 
-@pytest.mark.parametrize("power,law", [(1.0, "a volume law"), (0.5, "an area law"), (0.05, "below")])
+@pytest.mark.parametrize("power,law", [(1.0, "a volume law"), (0.5, "an area law"), (0.05, "nearly flat"),
+                                       (-1.0, "falling")])
 def test_size_slope_reads_the_power_of_the_size(power, law):
     """S = 0.3 x size^p over subtrees of 1..128 pixels: the slope is p, and the law is named."""
     entropy = 0.3 * (2.0 ** np.arange(8)) ** power
