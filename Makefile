@@ -84,9 +84,9 @@ reproduce: data
 demo: $(if $(TRAIN),data,setup)
 	$(PY) -m qcnn demo $(if $(TRAIN),--train)
 
-# What the project makes and does not commit: the environment, the built book (with its
-# execution cache), the data sets and their cache, the quick profile's figures, the explorer's
-# views. Runs in training keep their checkpoints.
+# What the project makes and does not commit: the environment, the built book, the data sets
+# (and data/cache, which older versions wrote and nothing reads), the quick profile's figures,
+# the explorer's views. Runs in training keep their checkpoints.
 clean:
 	rm -rf $(VENV) _build .pytest_cache data/MNIST data/FashionMNIST data/cache figures/quick \
 	  book/_static/explorer

@@ -79,7 +79,8 @@ def subtree_level(model, region):
 
 
 def region_item(model, region, check=False):
-    """Area, boundary, min-cut bound and Rényi-2 of a region; for a subtree also the von
+    """Size (key "area": the pixel count, named so in the stored files), boundary, min-cut bound
+    and Rényi-2 of a region; for a subtree also the von
     Neumann entropy, and Rényi-2 from its spectrum, by replicas too only with ``check``."""
     level = subtree_level(model, region)
     item = {"area": int(region.sum()), "boundary": boundary_length(region),

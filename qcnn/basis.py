@@ -18,14 +18,14 @@ import math
 import numpy as np
 import torch
 
-from .errors import InvalidInput
+from .errors import check_choice
 
 BASES = ("fourier", "legendre")
 
 
 def check_basis(basis):
-    if basis not in BASES:
-        raise InvalidInput(f"basis must be one of {BASES}, got {basis!r}")
+    """``basis`` if it is one of BASES, else InvalidInput naming them."""
+    return check_choice("basis", basis, BASES)
 
 
 def fourier(x, n):

@@ -26,12 +26,11 @@ from .data import write_atomic
 from .model import forward_flops
 from .errors import InvalidInput, check_choice, check_int
 from .runs import execute_notebook, make_run
-from .store import Store, weight_files
+from .store import RECORD_FILES, Store, weight_files
 from .train import DEVICES
 
 TOKEN = ".qcnn-store-token"
 MAX_WORKERS = 1024
-RUN_FILES = ("config.json", "metrics.json", "provenance.json")
 
 
 def run_cost(config):
@@ -62,7 +61,7 @@ def run_task(config_dict, snapshots, device, threads, root, runs, token, command
         execute_notebook(notebook, config, store, directory, device, command, retrain)
     if shared:
         return run_id(config), None
-    names = [*RUN_FILES, *weight_files(directory),
+    names = [*RECORD_FILES, *weight_files(directory),
              *(["training.ipynb"] if notebook is not None else [])]
     return run_id(config), {name: (directory / name).read_bytes() for name in names}
 

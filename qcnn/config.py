@@ -64,8 +64,10 @@ class Config:
     weight_decay: float = _field(0.01, "AdamW weight decay (paper: 0.01)")
     lr_schedule: str = _field("paper", "paper (halve every 10 epochs) | published (first "
                               "halving after 9 epochs) | early (after 4) | constant (never)")
-    limit_train: int = _field(0, "use only the first N training images (0: all 60000)")
-    limit_test: int = _field(0, "use only the first N test images (0: all 10000)")
+    limit_train: int = _field(0, "use only the first N training images (0: all; MNIST and "
+                              "Fashion-MNIST only)")
+    limit_test: int = _field(0, "use only the first N test images (0: all; MNIST and "
+                             "Fashion-MNIST only)")
     entropy_per_epoch: int = _field(10, "how often per epoch to log the entropies and the "
                                     "running train cost")
     weight_init: str = _field("torch", "initial weights: torch (PyTorch's default) | xavier "
@@ -88,6 +90,10 @@ class Config:
                       entropy_per_epoch=(0, 1000))
         for name, (low, high) in ranges.items():
             check_int(name, getattr(self, name), low, high)
+        if self.dataset == "ising" and (self.limit_train or self.limit_test):
+            raise InvalidInput(f"limit_train and limit_test must be 0 for dataset ising (its "
+                               f"configurations are stored by temperature, so the first N would "
+                               f"hold the coldest only), got {self.limit_train} and {self.limit_test}")
         # a float field holds a float: 1 and 1.0, 0 and -0.0 name the same run
         object.__setattr__(self, "lr", check_number("lr", self.lr, 0, 10, low_open=True))
         object.__setattr__(self, "weight_decay", check_number("weight_decay", self.weight_decay, 0, 100))

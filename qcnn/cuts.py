@@ -308,8 +308,7 @@ def truncated_tildes(model, chi):
     matrix (1/|C|) sum_y rho_{y,k} (in the orthonormal basis G_k = R R^T); a~^(k) becomes
     a~^(k) M_k, M_k = R V V^T R^+. Returns the new list of folded matrices (``contract_tree``
     evaluates it)."""
-    if isinstance(chi, bool) or not isinstance(chi, int) or chi < 1:
-        raise InvalidInput(f"chi must be an integer >= 1, got {chi!r}")
+    check_int("chi", chi, 1)
     tildes = tilde_matrices(model)
     grams, xi_grams, _ = level_grams(tildes)
     out = []

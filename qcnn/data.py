@@ -352,8 +352,7 @@ def resize_published(images, size=IMAGE_SIZE):
 
 def split_files(split):
     """The (images, labels) file names of 'train' or 'test'."""
-    if split not in ("train", "test"):
-        raise InvalidInput(f"split must be 'train' or 'test', got {split!r}")
+    check_choice("split", split, ("train", "test"))
     prefix = "train" if split == "train" else "t10k"
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 

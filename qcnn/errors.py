@@ -7,6 +7,7 @@ catches ``ValueError`` or ``FileNotFoundError`` keeps working. Every other excep
 error in torch, an out-of-memory error, a bug) is not a ``UserError`` and keeps its traceback.
 """
 import math
+import numbers
 
 
 class UserError(Exception):
@@ -30,9 +31,9 @@ class Busy(UserError, RuntimeError):
 
 
 def check_int(name, value, low=None, high=None):
-    """``value`` if it is an integer (not a bool) in [low, high] (either end open when None),
-    else InvalidInput naming ``name`` and the allowed range."""
-    if (isinstance(value, bool) or not isinstance(value, int)
+    """``value`` if it is an integer (not a bool; numpy's integers count) in [low, high] (either
+    end open when None), else InvalidInput naming ``name`` and the allowed range."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
             or (low is not None and value < low) or (high is not None and value > high)):
         allowed = (f"in [{low}, {high}]" if low is not None and high is not None else
                    f">= {low}" if low is not None else f"<= {high}" if high is not None else "")

@@ -85,13 +85,19 @@ def image_pairs(data, pairs=400, seed=0):
     return result
 
 
-@functools.lru_cache(maxsize=None)
 def image_overlaps(data, n):
     """log10 |<x|x'>| / <x|x> = sum_p log10 |D_n(x_p - x'_p) / (2n + 1)| for the pairs of
-    ``image_pairs``: {"same": [...], "different": [...]} (empty without the data). The data sets
-    are fixed (checked against their SHA-256), so this is cached per folder and n."""
+    ``image_pairs``: {"same": [...], "different": [...]} (empty without the data; not cached
+    then, so data downloaded later is used)."""
     if missing_files("mnist", data, report=lambda *_: None):
         return {"same": [], "different": []}
+    return cached_overlaps(data, n)
+
+
+@functools.lru_cache(maxsize=None)
+def cached_overlaps(data, n):
+    """``image_overlaps`` with the data present. The data sets are fixed (checked against their
+    SHA-256), so this is cached per folder and n."""
     images, _ = load("mnist", "test", data)
     result = {}
     for kind, pairs in image_pairs(data).items():

@@ -98,8 +98,9 @@ def imported_modules(name, found=None):
 def code_record(function):
     """What a drawing depends on: the source of ``function`` and of every function and value of
     its module that it uses (transitively), and the qcnn modules those use, with their imports.
-    {"sha256" of all that, "modules", "last_commit" that changed those files}: editing code a
-    figure does not use leaves its record, and its files, unchanged."""
+    {"sha256" of all that, "modules", "last_commit" that changed those modules (None when it
+    uses none; the function's own source is in the hash)}: editing code a figure does not use
+    leaves its record, and its files, unchanged."""
     module_globals, own, modules = function.__globals__, {}, set()
     todo = [function]
     while todo:
@@ -126,9 +127,11 @@ def code_record(function):
     digest = hashlib.sha256(json.dumps(own, sort_keys=True).encode())
     for name in modules:
         digest.update((PACKAGE / f"{name}.py").read_bytes())
-    files = [str(PACKAGE / f"{m}.py") for m in [*modules, function.__module__.split(".")[1]]]
-    commit = subprocess.run(["git", "-C", str(PACKAGE), "log", "-1", "--format=%H", "--", *files],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
+    commit = None
+    if modules:
+        files = [str(PACKAGE / f"{m}.py") for m in modules]
+        commit = subprocess.run(["git", "-C", str(PACKAGE), "log", "-1", "--format=%H", "--", *files],
+                                capture_output=True, text=True).stdout.strip() or "unknown"
     return {"sha256": digest.hexdigest()[:16], "modules": modules, "last_commit": commit}
 
 
@@ -661,14 +664,17 @@ def cuts_levels(store, out_dir=None):
         axes[0].errorbar(levels, rows.mean(1), yerr=[rows.mean(1) - rows.min(1),
                                                      rows.max(1) - rows.mean(1)], capsize=2, **style)
         axes[1].plot(levels, rows.mean(1) / bound, **style)
-    axes[0].plot(levels, bound, color="grey", lw=2, alpha=0.5, label="min-cut bound")
+    if fig2_entries(analysis):
+        axes[0].plot(levels, bound, color="grey", lw=2, alpha=0.5, label="min-cut bound")
+    else:
+        not_stored(axes[0], "the analysis of the Fig. 2 networks")
     axes[0].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy (nats)", yscale="log",
                 title="entropy of one subtree against the rest")
     axes[1].set(xlabel="k (subtree of 2^k pixels)", ylabel="entropy / bound", yscale="log",
                 title="share of the capacity used")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
     fig.tight_layout()
     return _save_cuts(store, fig, "cuts_levels", out_dir, source)
 

@@ -127,8 +127,11 @@ def born_density_at_data(analysis):
     """Where the label states' norm lies, from ``norm_on_data``: log10 of the Born density at
     the test images over its average on the cube, {"networks": (least, largest) class mean over
     the networks, "labels": (least, largest) over every label of every network, "uniform":
-    largest |class mean| at uniform random images (the check: about 0)}."""
+    largest |class mean| at uniform random images (the check: about 0)}, or None before a
+    network is analysed."""
     data = [e["data"] for _, e in fig2_entries(analysis)]
+    if not data:
+        return None
     means = [float(np.mean(d["norm_on_data_log10_test"])) for d in data]
     labels = [v for d in data for v in d["norm_on_data_log10_test"]]
     return {"networks": (min(means), max(means)), "labels": (min(labels), max(labels)),

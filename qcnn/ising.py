@@ -50,15 +50,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
+from safetensors.numpy import load as safetensors_load
 from safetensors.numpy import save as safetensors_bytes
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import digamma, ellipk, logsumexp, xlogy
 from tqdm.auto import tqdm
 
-from .errors import InvalidInput, NotStored, check_number
-from .data import data_folder, sha256, strict_json, write_atomic
+from .errors import InvalidInput, NotStored, check_choice, check_int, check_number
+from .data import data_folder, read_bounded, strict_json, write_atomic
 
 T_C = 2 / math.log(1 + math.sqrt(2))
 L_DEFAULT = 16
@@ -70,14 +71,14 @@ MAX_CYLINDER_WIDTH = 12      # schmidt_weights: 2^W x 2^W matrices
 TEMPERATURES = tuple(sorted([1.0, 1.25, 1.5, 1.75, 2.75, 3.0, 3.25, 3.5] +
                             [round(T_C + sign * (0.02 + 0.04 * k), 3)
                              for k in range(8) for sign in (-1, 1)]))
+MAX_FILE_BYTES = 64 << 20   # the data file is 1.2 MB
 PINNED_SHA256 = {   # SHA-256 of the whole file generate() writes with its default arguments
     "ising-L16.safetensors": "0f707a253f7344e526d5034e8b967837aafc99c091cc956635b1dca969d20f98",
 }
 
 
 def check_count(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInput(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return check_int(name, value, minimum)
 
 
 def check_lattice(L):
@@ -444,15 +445,27 @@ def generate(root=None, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_
     return {**metadata, "wall_time_s": round(time.perf_counter() - start, 1)}
 
 
+def safetensors_metadata(data):
+    """The metadata of a safetensors file's bytes (its header's __metadata__)."""
+    size = int.from_bytes(data[:8], "little")
+    return strict_json(data[8:8 + size].decode()).get("__metadata__", {})
+
+
+def spin_pixels(spins):
+    """Spins +-1 as pixel values x = 1/2 + s/4: 1/4 and 3/4, opposite points of the Fourier
+    basis's circle (eq. 19 identifies x = 0 with x = 1, so spins on 0 and 1 would be one point)."""
+    return 0.5 + spins.float() / 4
+
+
 def read_verified(path):
     """(tensors, metadata) of a data file that has its pinned SHA-256 if it is a pinned one,
     whose contents match their recorded SHA-256 and whose labels are T < T_c; a ValueError
     naming the file otherwise."""
-    check_pinned(path, sha256(path))
+    data = read_bounded(path, MAX_FILE_BYTES, follow=True)        # checked by its digest
+    check_pinned(path, hashlib.sha256(data).hexdigest())
     try:
-        with safe_open(path, framework="np") as f:
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-            metadata = strict_json(f.metadata()["ising"])
+        tensors = safetensors_load(data)
+        metadata = strict_json(safetensors_metadata(data)["ising"])
         recorded = metadata.pop("content_sha256")
     except (SafetensorError, KeyError, TypeError, AttributeError, ValueError) as error:
         raise InvalidInput(f"{path}: not a readable Ising data file ({error})") from None
@@ -488,8 +501,7 @@ def fetch_ising(force=False, root=None, L=L_DEFAULT, report=print, **kwargs):
 def load_ising(split, root=None, L=L_DEFAULT):
     """(spins int8 (N, L, L) of +-1, labels int64 (N,), 1 = ordered, temperatures float64 (N,))
     of 'train' or 'test', after checking the file (``read_verified``)."""
-    if split not in ("train", "test"):
-        raise InvalidInput(f"split must be 'train' or 'test', got {split!r}")
+    check_choice("split", split, ("train", "test"))
     check_lattice(L)
     path = ising_path(root, L)
     if not path.exists():

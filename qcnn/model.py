@@ -15,7 +15,7 @@ import os
 import torch
 from torch import nn
 
-from .errors import InvalidInput, check_int
+from .errors import InvalidInput, check_choice, check_int
 from .basis import check_basis, features
 
 PARTITIONS = ("updown", "leftright")
@@ -120,8 +120,7 @@ class QCNN(nn.Module):
         check_int("d", d, 1)
         check_int("n", n, 1)
         check_int("n_classes", n_classes, 1)
-        if partition not in PARTITIONS:
-            raise InvalidInput(f"partition must be one of {PARTITIONS}, got {partition!r}")
+        check_choice("partition", partition, PARTITIONS)
         check_basis(basis)
         self.d, self.n, self.n_classes = d, n, n_classes
         self.partition, self.basis = partition, basis
@@ -194,18 +193,26 @@ def random_model(seed, **kwargs):
 
 
 @torch.no_grad()
-def calibrate_batchnorm(model, chains, batch=500):
-    """Set every batch norm's running statistics to those of the data (``chains`` (B, N) in
-    the model's order): a cumulative average over train-mode forward passes, no weight changes.
-    Returns the model, in eval mode."""
+def calibrate_batchnorm(model, inputs, batch=500, features=False):
+    """Set every batch norm's running statistics, in place, to the averages of its batch means
+    and variances over ``inputs`` (chains (B, N) in the model's order, or with ``features``
+    their features (B, N, d_0)) for the current weights: eval mode then normalises by the
+    data's statistics, not by an average over past batches. Weights and the step counter are
+    untouched (training in train mode never reads these statistics). Returns the model, in eval
+    mode."""
+    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in model.norms]
     for norm in model.norms:
-        norm.reset_running_stats()
-        norm.momentum = None                      # cumulative average over the passes
+        norm.running_mean.zero_()
+        norm.running_var.fill_(1)
+        norm.num_batches_tracked.zero_()
+        norm.momentum = None                      # a cumulative average over the batches
     model.train()
-    for start in range(0, len(chains), batch):
-        model(chains[start:start + batch])
-    for norm in model.norms:
-        norm.momentum = 0.1
+    forward = model.forward_features if features else model
+    for start in range(0, len(inputs), batch):
+        forward(inputs[start:start + batch])
+    for norm, (momentum, count) in zip(model.norms, saved):
+        norm.momentum = momentum
+        norm.num_batches_tracked.copy_(count)
     return model.eval()
 
 

@@ -27,10 +27,9 @@ from .config import Config, build_model, run_id
 from .cuts import data_entropy, min_cut_bound, subtree_entropies, subtree_region
 from .experiments import ising_configs
 from .ising import (T_C, TEMPERATURES, boltzmann_state_entropy, exact_energy, load_ising,
-                   observables, page_entropy_log)
+                   observables, page_entropy_log, spin_pixels)
 from .model import born_probabilities
 from .runs import environment
-from .train import ising_pixels
 
 CYLINDER = (8, 8)      # the Boltzmann state's cylinder: width (periodic), half height (open)
 
@@ -86,7 +85,7 @@ def run_item(store, config):
     """What ``analyze_ising`` stores for one Ising run."""
     model = store.model(config).double()
     spins, labels, temperatures = load_ising("test", store.data)
-    images = ising_pixels(spins).double()
+    images = spin_pixels(spins).double()
     with torch.no_grad():
         alpha = model(images)
     ordered = born_probabilities(alpha)[:, 1].numpy()
@@ -160,8 +159,11 @@ def transition_summary(analysis):
 
 def size_slope(entropy_by_level, first=0):
     """Slope of ln S against ln(size) over the levels from ``first`` (size 2^k pixels): 1 for a
-    volume law, 1/2 for an area law in two dimensions, near 0 for a logarithmic law."""
+    volume law, 1/2 for an area law in two dimensions, near 0 for a logarithmic law; nan with
+    fewer than two positive entropies to fit."""
     sizes = 2.0 ** np.arange(len(entropy_by_level))
     values = np.asarray(entropy_by_level, dtype=float)
     keep = (np.arange(len(values)) >= first) & (values > 0)
+    if keep.sum() < 2:
+        return float("nan")
     return float(np.polyfit(np.log(sizes[keep]), np.log(values[keep]), 1)[0])

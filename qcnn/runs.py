@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .config import Config, run_id, train_flags
+from .data import write_atomic
 from .errors import Busy, InvalidInput, NotStored, check_choice
 from .store import check_folder, weight_files
 from .train import CHECKPOINT, check_fits, device_name, pick_device, train
@@ -256,7 +257,7 @@ def make_run(config, store, directory=None, device="auto", progress=True, compil
             sitting = {"commit": commit, "command": command or command_line()}
             metrics, info = train(config, directory, device=device, progress=progress,
                                   compile=compile, sitting=sitting, snapshots=snapshots,
-                                  data_root=store.data, step=step)
+                                  data_root=store.data, step=step, fresh_if_broken=retrain)
             store.write_json(directory / "metrics.json", metrics.to_json())
             store.write_json(directory / "provenance.json",
                              provenance(info, started, commit, directory, sitting["command"]))
@@ -274,11 +275,12 @@ def execute_notebook(notebook, config, store, directory, device, command, retrai
     import papermill
 
     directory.mkdir(parents=True, exist_ok=True)
-    source = directory / "training.input.ipynb"
-    source.write_bytes(notebook)
+    source, executed = (store.inside(directory, name)            # never written through a link
+                        for name in ("training.input.ipynb", "training.ipynb"))
+    write_atomic(source, notebook)
     try:
         papermill.execute_notebook(
-            str(source), str(directory / "training.ipynb"),
+            str(source), str(executed),
             parameters={**config.to_dict(), "device": device, "command": command,
                         "retrain": retrain, "store_root": str(store.root),
                         "store_runs": str(store.runs)},

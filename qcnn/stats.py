@@ -45,16 +45,6 @@ def epoch_running_cost(metrics):
     return per_epoch(*running_train_cost(metrics), len(metrics.epoch))
 
 
-def window_average(x, y, width):
-    """Moving average of y over windows of ``width`` (in x units), placed at window centres."""
-    per_unit = (len(x) - 1) / (x[-1] - x[0]) if len(x) > 1 else 1
-    k = max(1, int(round(width * per_unit)))
-    if len(y) < k:
-        return x, y
-    kernel = np.ones(k) / k
-    return np.convolve(x, kernel, "valid"), np.convolve(y, kernel, "valid")
-
-
 def last_epochs_accuracy(metrics, epochs):
     """Mean test accuracy of the last ``epochs`` epochs: a run's accuracy without choosing an
     epoch on the test set."""

@@ -1,6 +1,6 @@
 """Where everything lives, and reading it back: ``Store(root)``.
 
-A store is a checkout's folders: ``data/`` (the data sets and their cache), ``data/runs/`` (one
+A store is a checkout's folders: ``data/`` (the data sets), ``data/runs/`` (one
 folder per run), ``data/analyses/`` (the precomputed analyses) and ``figures/``. The command
 line and the chapters make one (``Store.from_environment()``: the checkout of the working
 directory, with QCNN_RUNS and QCNN_ANALYSES moving the runs and the analyses elsewhere) and pass
@@ -18,7 +18,8 @@ it down; no module keeps a path of its own. A run's folder, ``runs/<run-id>/``:
 
 A run is *complete* when every one of its files is there and valid (``Store.problem``): the
 config hashes to the folder's name, the metrics and provenance are well formed for the config,
-and the weights load into the run's model, in its dtype, every value finite. Everything else
+and every weights file the provenance lists (the final weights and each snapshot) loads into the
+run's model, in its dtype, every value finite. Everything else
 is unfinished, whatever is missing. Reading never follows a symbolic link below the store's
 folders, never reads a file beyond a size limit, and runs no code: every file is JSON or
 safetensors. Readers are memoised on each file's (modification time, size), so a store that
@@ -39,7 +40,8 @@ from .errors import InvalidInput, NotStored
 from .records import Metrics, Provenance, Run
 
 MAX_JSON_BYTES = 64 << 20          # a 90-epoch metrics.json is about 0.2 MB
-RUN_FILES = ("config.json", "metrics.json", "provenance.json", "model.safetensors")
+RECORD_FILES = ("config.json", "metrics.json", "provenance.json")     # a run's records
+RUN_FILES = (*RECORD_FILES, "model.safetensors")
 
 
 def snapshot_path(directory, epoch):
@@ -180,13 +182,15 @@ class Store:
         """What keeps the run of ``config`` (in its folder, or in ``directory``) from being
         complete, as a sentence naming the file, or None when every file is there and valid."""
         directory = Path(directory) if directory else self.run_dir(config)
-        return self.memo(("problem", str(directory)), [directory / n for n in RUN_FILES],
+        paths = [directory / n for n in RUN_FILES] + [directory / "snapshots"]   # a folder's mtime
+        return self.memo(("problem", run_id(config), str(directory)), paths,          # tracks its files
                          lambda: self._problem(config, directory))
 
     def _problem(self, config, directory):
         try:
-            self._read_run(config, directory)
-            load_weights(self.inside(directory, "model.safetensors"), config)
+            run = self._read_run(config, directory)
+            for name in run.provenance.weights:          # the final weights and every snapshot
+                load_weights(self.inside(directory, *Path(name).parts), config)
         except (NotStored, InvalidInput) as error:
             return str(error)
         return None
@@ -224,7 +228,7 @@ class Store:
             raise NotStored(f"run {run_id(config)} is not stored complete ({problem}): make it with "
                             f"`qcnn train {train_flags(config)}` (add --retrain where files are "
                             "broken) or `qcnn reproduce`")
-        return self.memo(("run", str(directory)), [directory / n for n in RUN_FILES[:3]],
+        return self.memo(("run", str(directory)), [directory / n for n in RECORD_FILES],
                          lambda: self._read_run(config, directory))
 
     def metrics(self, config, directory=None):
@@ -238,9 +242,11 @@ class Store:
         path = (self.file(config, "model.safetensors") if epoch is None else
                 self.inside(self.runs, run_id(config), "snapshots", f"epoch-{epoch}.safetensors"))
         if epoch is not None and not path.exists():
-            raise NotStored(f"run {run_id(config)} has no weight snapshot of epoch {epoch} ({path}): "
-                            f"make it with `qcnn train {train_flags(config)} --snapshots {epoch} "
-                            "--retrain`")
+            kept = [n for n in self.run(config).provenance.weights if n.startswith("snapshots/")]
+            raise NotStored(f"run {run_id(config)} keeps no weight snapshot of epoch {epoch} (it keeps "
+                            f"{', '.join(kept) or 'none'}): a snapshot is taken during training, so "
+                            f"make the run in another store with `qcnn train {train_flags(config)} "
+                            f"--snapshots {epoch}`")
         model = build_model(config)
         model.load_state_dict(load_weights(path, config))
         return model.eval()

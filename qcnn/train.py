@@ -1,10 +1,14 @@
 """Training (§4.1): squared-distance loss (eq. 48), AdamW, batch 50, the learning rate halved
-every 10 epochs (the paper) or first after 9 (the published code).
+every 10 epochs (``lr_schedule`` paper), first after 9 (published, the published code's), first
+after 4 (early) or never (constant); the last two are the controls of the plateau's end.
 
 One loop for CPU and GPU. The representation layer's features of the whole data set are
 computed once and sit on the device; an epoch is a seeded permutation cut into batches, each
 one call of ``qcnn.fused.TrainingStep`` (compiled for long runs; replayed as a CUDA graph on a
-GPU). Logged: train/test accuracy and cost per epoch (eval mode, full sets), and
+GPU; ``step="plain"`` takes the unfused ``PlainStep``, for comparison). After each epoch the
+network is evaluated in eval mode with the batch norms' running statistics (``eval_stats``
+running, PyTorch's) or with statistics recomputed over the training set (calibrated, which the
+Ising runs use). Logged: train/test accuracy and cost per epoch (eval mode, full sets), and
 ``entropy_per_epoch`` times per epoch the running train cost and the per-label entanglement
 entropies (plus the entropy at step 0), which Figs. 2-3 need.
 
@@ -21,6 +25,7 @@ import copy
 import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -35,8 +40,8 @@ from .data import IMAGE_SIZE, load, strict_json, write_atomic
 from .entropy import entanglement_entropy
 from .errors import InvalidInput, NonFinite, check_choice
 from .fused import PlainStep, TrainingStep, folded_forward
-from .ising import load_ising
-from .model import channel_widths, check_memory, parameter_count
+from .ising import load_ising, spin_pixels
+from .model import calibrate_batchnorm, channel_widths, check_memory, parameter_count
 from .records import Metrics
 from .store import snapshot_path
 
@@ -85,18 +90,12 @@ def squared_distance(alpha, labels):
     return (alpha - target).square().sum(1).mean()
 
 
-def ising_pixels(spins):
-    """Spins +-1 as pixel values x = 1/2 + s/4: 1/4 and 3/4, opposite points of the Fourier
-    basis's circle (eq. 19 identifies x = 0 with x = 1, so spins on 0 and 1 would be one point)."""
-    return 0.5 + spins.float() / 4
-
-
 def load_images(name, split, data_root=None):
     """(images (n, 16, 16) in [0, 1], labels) of a split: MNIST and Fashion-MNIST from
-    ``data.load``, the Ising configurations from ``ising.load_ising`` through ``ising_pixels``."""
+    ``data.load``, the Ising configurations from ``ising.load_ising`` through ``spin_pixels``."""
     if name == "ising":
         spins, labels, _ = load_ising(split, data_root)
-        return ising_pixels(spins), labels
+        return spin_pixels(spins), labels
     return load(name, split, data_root)
 
 
@@ -134,29 +133,9 @@ def check_fits(config, device):
 
 
 @torch.no_grad()
-def calibrate_statistics(model, leaves, batch=1000):
-    """Set every batch norm's running statistics, in place, to the averages of its batch means
-    and variances over all of ``leaves`` (the training set, in batches of ``batch``) for the
-    current weights, so that eval mode normalises by the data's statistics rather than by an
-    average over past batches. Gradients, weights and the step counter are untouched; training
-    itself (train mode) never reads these statistics."""
-    saved = [(norm.momentum, norm.num_batches_tracked.clone()) for norm in model.norms]
-    for norm in model.norms:
-        norm.running_mean.zero_()
-        norm.running_var.fill_(1)
-        norm.num_batches_tracked.zero_()
-        norm.momentum = None                      # a cumulative average over the batches
-    model.train()
-    for start in range(0, len(leaves), batch):
-        model.forward_features(leaves[start:start + batch])
-    for norm, (momentum, count) in zip(model.norms, saved):
-        norm.momentum = momentum
-        norm.num_batches_tracked.copy_(count)
-
-
-@torch.no_grad()
 def evaluate(model, leaves, labels, forward=folded_forward):
-    """(accuracy, cost) in eval mode (running statistics) over a whole set of leaves."""
+    """(accuracy, cost) in eval mode (the batch norms' running statistics, calibrated or not)
+    over a whole set of leaves."""
     batch = EVAL_BATCH[leaves.device.type]
     correct = torch.zeros((), dtype=torch.int64, device=leaves.device)
     cost = torch.zeros((), dtype=torch.float64, device=leaves.device)
@@ -270,8 +249,15 @@ def state_problem(state, config):
         Metrics.from_json(state.get("metrics"), "its metrics", epochs=epoch)
     except InvalidInput as error:
         return str(error)
-    if (not isinstance(info, dict) or not isinstance(info.get("wall_s"), (int, float))
-            or not isinstance(info.get("devices"), list) or not isinstance(info.get("sittings"), int)):
+    if not isinstance(info, dict) or set(info) - {"wall_s", "devices", "sittings", "sittings_log",
+                                                   "compiled"}:
+        return "its info is not a training record"
+    wall, devices, sittings = info.get("wall_s"), info.get("devices"), info.get("sittings")
+    log = info.get("sittings_log", [])
+    if (isinstance(wall, bool) or not isinstance(wall, (int, float)) or not math.isfinite(wall)
+            or not isinstance(devices, list) or not all(isinstance(d, str) for d in devices)
+            or isinstance(sittings, bool) or not isinstance(sittings, int) or sittings < 1
+            or not isinstance(log, list) or not all(isinstance(s, dict) for s in log)):
         return "its info is not a training record"
     return None
 
@@ -334,7 +320,7 @@ STEPS = {"fused": TrainingStep, "plain": PlainStep}
 
 
 def train(config, directory, device="auto", progress=True, compile="auto", sitting=None,
-          snapshots=(), data_root=None, step="fused"):
+          snapshots=(), data_root=None, step="fused", fresh_if_broken=False):
     """Train (or resume) the run of ``config`` with its checkpoint in ``directory``; write the
     final weights to ``directory/model.safetensors`` and, after each epoch listed in
     ``snapshots`` (0: before training), ``directory/snapshots/epoch-<k>.safetensors``.
@@ -342,7 +328,9 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
     sitting: a dict describing this sitting (e.g. its commit), kept in ``info["sittings_log"]``.
     step: "fused" (``fused.TrainingStep``, the hand-written step) or "plain" (autograd and
     ``torch.optim.AdamW``); the same mathematics, so not part of the config (like compile), but
-    recorded in the sitting (their float results differ in rounding).
+    recorded in the sitting (their float results differ in rounding). ``fresh_if_broken``: a
+    checkpoint that fails its checks is removed and training starts over (``--retrain``),
+    instead of an InvalidInput that says so.
     Returns (metrics, info) with info = {"wall_s", "devices", "sittings", "sittings_log",
     "compiled"}."""
     check_choice("compile", compile, ("auto", "on", "off"))
@@ -365,9 +353,17 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
         else folded_forward
 
     metrics, info, start = Metrics(), {"wall_s": 0.0, "devices": [], "sittings": 0}, 0
+    resumed = False
     if checkpoint.exists():
-        start, metrics, info = load_checkpoint(checkpoint, model, step, shuffle, config)
-    else:
+        try:            # every check comes before anything is restored: a failure changes nothing
+            start, metrics, info = load_checkpoint(checkpoint, model, step, shuffle, config)
+            resumed = True
+        except InvalidInput as error:
+            if not fresh_if_broken:
+                raise
+            print(f"{error}: removed, training from the start (--retrain)", file=sys.stderr)
+            checkpoint.unlink()
+    if not resumed:
         if config.entropy_per_epoch:
             log_entropy(metrics, model, 0, steps, None)
         if 0 in snapshots:
@@ -404,7 +400,8 @@ def train(config, directory, device="auto", progress=True, compile="auto", sitti
                 running.zero_()
                 counted = 0
         if config.eval_stats == "calibrated":
-            calibrate_statistics(model, train_x)
+            calibrate_batchnorm(model, train_x, batch=1000, features=True)
+            model.train()
         log_epoch(metrics, config, epoch, evaluate(model, train_x, train_y, forward),
                   evaluate(model, test_x, test_y, forward))
         info["wall_s"] += time.perf_counter() - started

@@ -97,5 +97,5 @@ def test_load_real_data(name):
 def test_bad_names():
     with pytest.raises(ValueError, match="dataset must be one of"):
         data.load("cifar", "train")
-    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+    with pytest.raises(ValueError, match=r"split must be one of \('train', 'test'\), got 'valid'"):
         data.load("mnist", "valid")
