@@ -4,8 +4,8 @@ Every figure function takes the store (``qcnn.store.Store``), reads stored runs
 (``qcnn.experiments`` says which), precomputed analyses or committed weights, draws, and
 ``save``s ``figures/<name>.png``, ``.pdf`` and ``<name>.json``: the runs it used (id, config,
 the commit that trained it, a hash of its metrics), its other inputs and the code that drew it
-(``code_record``: a hash of the function, the helpers and the library modules it uses, and the
-last commit that changed them), so the same code and runs give the same files on every
+(``code_record``: a hash of the function, the helpers and the library modules it uses, and
+their names), so the same code and runs give the same files on every
 rebuild, and editing code a figure does not use leaves its files alone. The book and ``qcnn
 figures`` call the same functions; in a chapter, ``glue_figure(fig)`` glues a figure and its
 provenance note for a captioned MyST figure.
@@ -22,7 +22,6 @@ import hashlib
 import inspect
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -98,9 +97,10 @@ def imported_modules(name, found=None):
 def code_record(function):
     """What a drawing depends on: the source of ``function`` and of every function and value of
     its module that it uses (transitively), and the qcnn modules those use, with their imports.
-    {"sha256" of all that, "modules", "last_commit" that changed those modules (None when it
-    uses none; the function's own source is in the hash)}: editing code a figure does not use
-    leaves its record, and its files, unchanged."""
+    {"sha256" of all that, "modules"}: editing code a figure does not use leaves its record, and
+    its files, unchanged. No commit is recorded: a committed figure cannot name the commit that
+    holds it, and re-drawing it after that commit must leave it byte-identical (`.ci/run` checks);
+    ``git log -S <sha256>`` on the figure's json, or the modules' history, finds the code."""
     module_globals, own, modules = function.__globals__, {}, set()
     todo = [function]
     while todo:
@@ -127,12 +127,7 @@ def code_record(function):
     digest = hashlib.sha256(json.dumps(own, sort_keys=True).encode())
     for name in modules:
         digest.update((PACKAGE / f"{name}.py").read_bytes())
-    commit = None
-    if modules:
-        files = [str(PACKAGE / f"{m}.py") for m in modules]
-        commit = subprocess.run(["git", "-C", str(PACKAGE), "log", "-1", "--format=%H", "--", *files],
-                                capture_output=True, text=True).stdout.strip() or "unknown"
-    return {"sha256": digest.hexdigest()[:16], "modules": modules, "last_commit": commit}
+    return {"sha256": digest.hexdigest()[:16], "modules": modules}
 
 
 def run_record(store, config):
