@@ -117,7 +117,7 @@ def bench_training(steps=300, d=18, n=9, batch_size=50, n_train=60000, n_test=10
     ``qcnn train`` runs by default (float32, TrainingStep): its steps plus the evaluation of
     70000 images as ``seconds_per_epoch_{eager,compiled}``; ``floor_ratio`` is the compiled
     epoch over the float32 floor."""
-    check_int("steps", steps, 1)
+    steps = check_int("steps", steps, 1)
     device = pick_device(device)
     generator = torch.Generator().manual_seed(0)
     chains = torch.rand(n_train + n_test, 256, generator=generator)

@@ -88,8 +88,8 @@ class Config:
         ranges = dict(d=(1, 4096), n=(1, 1024), seed=(0, 2**63 - 1), epochs=(1, 10000),
                       batch_size=(1, train), limit_train=(0, train), limit_test=(0, test),
                       entropy_per_epoch=(0, 1000))
-        for name, (low, high) in ranges.items():
-            check_int(name, getattr(self, name), low, high)
+        for name, (low, high) in ranges.items():      # an int field holds a Python int
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low, high))
         if self.dataset == "ising" and (self.limit_train or self.limit_test):
             raise InvalidInput(f"limit_train and limit_test must be 0 for dataset ising (its "
                                f"configurations are stored by temperature, so the first N would "

@@ -66,8 +66,8 @@ def chain_mask(model, region):
 
 def subtree_region(model, level, index=0):
     """The pixels (H, W) bool of the ``index``-th subtree of 2^level consecutive leaves."""
-    check_int("level", level, 0, model.n_layers - 1)
-    check_int("index", index, 0, (model.n_pixels >> level) - 1)
+    level = check_int("level", level, 0, model.n_layers - 1)
+    index = check_int("index", index, 0, (model.n_pixels >> level) - 1)
     chain = torch.zeros(model.n_pixels, dtype=torch.bool)
     chain[index << level:(index + 1) << level] = True
     h, w = model.image_size
@@ -182,7 +182,7 @@ def renyi2_entropy(model, region, block=8):
     Built level by level; a level's distinct mixed patterns are kept until the next level is
     built: the memory this needs (``renyi2_memory``) is checked before anything is built.
     ``block``: rows of leg 1 contracted at once (an integer >= 1)."""
-    check_int("block", block, 1)
+    block = check_int("block", block, 1)
     mask = chain_mask(model, region).tolist()
     patterns = mixed_patterns(mask, model.n_layers)
     check_memory(renyi2_memory(model, patterns, block), "the Rényi-2 entropy of this region "
@@ -308,7 +308,7 @@ def truncated_tildes(model, chi):
     matrix (1/|C|) sum_y rho_{y,k} (in the orthonormal basis G_k = R R^T); a~^(k) becomes
     a~^(k) M_k, M_k = R V V^T R^+. Returns the new list of folded matrices (``contract_tree``
     evaluates it)."""
-    check_int("chi", chi, 1)
+    chi = check_int("chi", chi, 1)
     tildes = tilde_matrices(model)
     grams, xi_grams, _ = level_grams(tildes)
     out = []

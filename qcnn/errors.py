@@ -31,14 +31,14 @@ class Busy(UserError, RuntimeError):
 
 
 def check_int(name, value, low=None, high=None):
-    """``value`` if it is an integer (not a bool; numpy's integers count) in [low, high] (either
-    end open when None), else InvalidInput naming ``name`` and the allowed range."""
+    """``value`` as a Python int if it is an integer (not a bool; numpy's integers count) in
+    [low, high] (either end open when None), else InvalidInput naming ``name`` and the range."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
             or (low is not None and value < low) or (high is not None and value > high)):
         allowed = (f"in [{low}, {high}]" if low is not None and high is not None else
                    f">= {low}" if low is not None else f"<= {high}" if high is not None else "")
         raise InvalidInput(f"{name} must be an integer {allowed}".rstrip() + f", got {value!r}")
-    return value
+    return int(value)
 
 
 def check_number(name, value, low, high, low_open=False):

@@ -82,7 +82,7 @@ def check_count(name, value, minimum=1):
 
 
 def check_lattice(L):
-    check_count("L", L, minimum=2)
+    return check_count("L", L, minimum=2)
 
 
 def check_temperatures(T):
@@ -414,6 +414,10 @@ def generate(root=None, L=L_DEFAULT, temperatures=TEMPERATURES, n_train=1000, n_
     T = check_temperatures(temperatures)
     for name, value in [("n_train", n_train), ("n_test", n_test)]:
         check_count(name, value)
+    size = len(T) * (n_train + n_test) * (-(-check_lattice(L) ** 2 // 8) + 3)   # spins, index, label
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(f"L, n_train and n_test make a data file of about {size >> 20} MiB; "
+                           f"reading refuses files over {MAX_FILE_BYTES >> 20} MiB")
     pilot_rng, *split_rngs = map(np.random.default_rng, np.random.SeedSequence(seed).spawn(3))
     tau = pilot(T, pilot_sweeps, pilot_chains, pilot_rng, L, progress)
     equilibration, spacing = schedule(tau.max(1))

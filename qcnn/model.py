@@ -117,9 +117,7 @@ class QCNN(nn.Module):
     def __init__(self, d, n, image_size, n_classes=10, partition="updown", basis="fourier",
                  bn_shift_init=1.0):
         super().__init__()
-        check_int("d", d, 1)
-        check_int("n", n, 1)
-        check_int("n_classes", n_classes, 1)
+        d, n, n_classes = check_int("d", d, 1), check_int("n", n, 1), check_int("n_classes", n_classes, 1)
         check_choice("partition", partition, PARTITIONS)
         check_basis(basis)
         self.d, self.n, self.n_classes = d, n, n_classes

@@ -11,11 +11,14 @@ step 0: the global step, the epoch as a fraction, the running train cost since t
 entry (None at step 0) and each label's top-cut entropy (nats).
 """
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 from .config import Config
 from .errors import InvalidInput
 
+# the files a run's provenance may list as its weights, relative to its folder
+WEIGHT_FILE = re.compile(r"model\.safetensors|snapshots/epoch-(0|[1-9][0-9]{0,4})\.safetensors")
 PER_EPOCH = ("epoch", "lr", "train_accuracy", "test_accuracy", "train_cost", "test_cost")
 
 
@@ -138,8 +141,12 @@ class Provenance:
             raise InvalidInput("its wall times are not finite numbers >= 0")
         if isinstance(self.sittings, bool) or not isinstance(self.sittings, int) or self.sittings < 1:
             raise InvalidInput(f"sittings must be an integer >= 1, got {self.sittings!r}")
-        if not all(isinstance(w, str) for w in self.weights) or "model.safetensors" not in self.weights:
+        if "model.safetensors" not in self.weights:
             raise InvalidInput("its weights do not list model.safetensors")
+        odd = [w for w in self.weights if not (isinstance(w, str) and WEIGHT_FILE.fullmatch(w))]
+        if odd or len(set(self.weights)) != len(self.weights):
+            raise InvalidInput(f"its weights must be distinct names model.safetensors or "
+                               f"snapshots/epoch-<k>.safetensors, got {odd or self.weights}")
 
     def to_json(self):
         return asdict(self)

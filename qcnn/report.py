@@ -20,7 +20,7 @@ data set has no correlation to weaken; "not yet measured" where the stored runs 
 claim yet (the store may hold part of the plan). Also here: what ends the beta = 0 plateau.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def seed_groups(configs):
     """The runs that differ only in their seed: [[Config, ...], ...] of two runs or more."""
     groups = {}
     for c in configs:
-        groups.setdefault((c.dataset, c.partition, c.d, c.n, c.epochs), []).append(c)
+        groups.setdefault(replace(c, seed=0), []).append(c)
     return [g for g in groups.values() if len(g) >= 2]
 
 
@@ -856,6 +856,13 @@ def running_text(store):
             f"outputs blow up, epoch after epoch; calibrated ({calibrated}).")
 
 
+def median_slope(curves):
+    """The median growth exponent of entropy-against-size curves (``size_slope``), over those
+    with two positive values to fit; nan when none has."""
+    slopes = [s for s in map(size_slope, curves) if not np.isnan(s)]
+    return float(np.median(slopes)) if slopes else float("nan")
+
+
 def scales_text(analysis, cuts):
     """How the classifiers' entanglement grows with the size of the region, against the other
     networks and random states."""
@@ -926,12 +933,12 @@ def ising_verdict(analysis, cuts):
     text += (f"Their label states are {'nearly product states' if product else 'entangled'}: at "
              f"most {max(t[0] for t in trained):.2g} nats across one pixel and "
              f"{max(t[-1] for t in trained):.2g} across half the lattice, "
-             f"{growth_law(np.median([size_slope(t) for t in trained]))}")
+             f"{growth_law(median_slope(trained))}")
     images = [np.mean(e["levels"]["entropy"], 1) for c, e in fig2_entries(cuts) if c.partition == "updown"]
     if images:
         text += (f", where the networks trained on images carry {min(i[-1] for i in images):.2f}-"
                  f"{max(i[-1] for i in images):.2f} nats across half and grow as "
-                 f"{growth_law(np.median([size_slope(i) for i in images]))}")
+                 f"{growth_law(median_slope(images))}")
     pages = {key.split("=")[1]: values[-1] for key, values in analysis.items() if key.startswith("page n=")}
     text += ("; a random state of the same Hilbert space carries "
              + ", ".join(f"{v:.0f}" for v in pages.values()) + " nats across half for n = "

@@ -521,6 +521,11 @@ BROKEN = {   # name: (file, what is done to it, what the error says)
     "metrics truncated": ("metrics.json", truncate, r"metrics.json is not valid JSON"),
     "provenance []": ("provenance.json", rewrite_json(lambda p: []),
                       r"provenance.json: not a run's provenance \(fields list\)"),
+    "weights outside the run": ("provenance.json", rewrite_json(lambda p: dict(
+        p, weights=["model.safetensors", "../../model.safetensors"])),
+        r"provenance.json: its weights must be distinct names .* got \['../../model.safetensors'\]"),
+    "weights listed twice": ("provenance.json", rewrite_json(lambda p: dict(
+        p, weights=["model.safetensors"] * 2)), r"provenance.json: its weights must be distinct"),
     "config twice seeded": ("config.json",
                             rewrite_json(lambda c: json.dumps(c)[:-1] + ', "seed": 3}'),
                             r"config.json is not valid JSON \(duplicate key\(s\) \['seed'\]\)"),
@@ -719,8 +724,10 @@ def test_a_failing_environment_is_one_line(setup, match, monkeypatch, tmp_path):
 # -------------------------------------------------------------------------- 8. small ones
 
 def test_equal_configs_have_one_run_id():
-    """-0.0 and 0 (and 0.0) weight decay are one run, from the API and from the flags."""
+    """-0.0 and 0 (and 0.0) weight decay are one run, from the API and from the flags; numpy's
+    integers are stored as Python ints (one run id, JSON-writable)."""
     ids = {run_id(Config(weight_decay=value)) for value in (0, 0.0, -0.0)}
+    ids |= {run_id(Config(d=np.int64(18), seed=np.int32(0), weight_decay=0))}
     ids |= {run_id(train_config(build_parser().parse_args(["train", "--weight-decay", text])))
             for text in ("0", "-0.0", "0e0")}
     assert len(ids) == 1

@@ -291,6 +291,7 @@ def test_page_entropy():
     (lambda: ising.brute_force(2.0, 5), "L"),
     (lambda: ising.load_ising("validation"), "split"),
     (lambda: ising.generate(n_train=0), "n_train"),
+    (lambda: ising.generate(L=128), "L"),                  # a file too large to be read back
     (lambda: ising.schmidt_weights(2.0, 0, 2), "width"),
     (lambda: ising.schmidt_weights(2.0, ising.MAX_CYLINDER_WIDTH + 1, 2), "width"),
     (lambda: ising.schmidt_weights(2.0, 4, 0), "height_half"),
