@@ -66,11 +66,11 @@ def magnetisation_item(store):
     the training configurations (the best on a grid of 201), its test accuracy overall and at
     each temperature. What a classifier can reach near T_c on a 16 x 16 lattice."""
     spins, labels, _ = load_ising("train", store.data)
-    m = spins.double().mean((1, 2)).abs().numpy()
+    m, _ = observables(spins.numpy())
     grid = np.linspace(0, 1, 201)
     threshold = float(grid[np.argmax([((m > g) == labels.numpy()).mean() for g in grid])])
     spins, labels, temperatures = load_ising("test", store.data)
-    correct = ((spins.double().mean((1, 2)).abs().numpy() > threshold) == labels.numpy()).astype(float)
+    correct = ((observables(spins.numpy())[0] > threshold) == labels.numpy()).astype(float)
     return {"threshold": threshold, "accuracy": float(correct.mean()),
             "per_temperature": [float(c.mean()) for c in by_temperature(correct, temperatures.numpy())]}
 
