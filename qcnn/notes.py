@@ -216,16 +216,22 @@ def plateau_rows(store):
 
 
 def plateau_costs(store):
-    """The eval-mode train cost of the stored beta = 0 runs on their plateau (the epochs that
-    end before the escape): {"epochs", "lowest", "quartiles" (25%, 50%, 75%), "highest"}, or
-    None without such a run."""
-    costs = [cost for config, _, escape, _ in plateau_rows(store)
-             for e, cost in zip(store.metrics(config).epoch, store.metrics(config).train_cost)
-             if escape is None or e <= escape]
-    if not costs:
+    """The train cost of the stored beta = 0 runs on their plateau, before the escape: the running
+    cost (train mode, ten logged points an epoch, the one the escape rule reads) and the eval-mode
+    cost after each epoch: {"running": summary, "eval": summary}, each summary {"points",
+    "lowest", "quartiles" (25%, 50%, 75%), "highest"}; None without such a run."""
+    running, evaluated = [], []
+    for config, _, escape, _ in plateau_rows(store):
+        m = store.metrics(config)
+        log = m.entropy_log
+        running += [c for e, c in zip(log.epoch, log.running_train_cost)
+                    if 0 < e and (escape is None or e < escape)]
+        evaluated += [c for e, c in zip(m.epoch, m.train_cost) if escape is None or e <= escape]
+    if not running or not evaluated:
         return None
-    return {"epochs": len(costs), "lowest": min(costs), "highest": max(costs),
-            "quartiles": [float(q) for q in np.percentile(costs, [25, 50, 75])]}
+    return {name: {"points": len(costs), "lowest": min(costs), "highest": max(costs),
+                   "quartiles": [float(q) for q in np.percentile(costs, [25, 50, 75])]}
+            for name, costs in (("running", running), ("eval", evaluated))}
 
 
 def eager_and_compiled(store):
