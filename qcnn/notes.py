@@ -61,6 +61,17 @@ def cost_outliers(store, threshold=2.0):
     return rows
 
 
+def largest_test_cost(store):
+    """The largest eval-mode test cost of the stored Fig. 2 runs of this book's recipe: (run id,
+    data set, partition, cost, epoch), or None without them."""
+    found = [(max(m.test_cost), run_id(c), c.dataset, c.partition, 1 + int(np.argmax(m.test_cost)))
+             for c in store.stored(list(fig2_configs("paper").values())) for m in [store.metrics(c)]]
+    if not found:
+        return None
+    cost, rid, dataset, partition, epoch = max(found)
+    return rid, dataset, partition, cost, epoch
+
+
 def published_eps_effect(store, eps=1e-10):
     """The published code trains with PyTorch's batch-norm eps (1e-5) but folds the batch norms
     with ``eps`` = 1e-10 when it computes the entropy (torchTN.py 107, 121), so its entropy is
@@ -232,6 +243,17 @@ def plateau_costs(store):
     return {name: {"points": len(costs), "lowest": min(costs), "highest": max(costs),
                    "quartiles": [float(q) for q in np.percentile(costs, [25, 50, 75])]}
             for name, costs in (("running", running), ("eval", evaluated))}
+
+
+def plateau_cost_texts(store):
+    """``plateau_costs`` as the reproduction notes quote it: {"running": text, "eval": text}, each
+    'quartiles Q1, Q2, Q3 over N logged points (epochs), lowest L, highest H'."""
+    plateau = plateau_costs(store)
+    if plateau is None:
+        return dict.fromkeys(("running", "eval"), "not measured: no beta = 0 run is stored")
+    return {which: f"quartiles {', '.join(f'{q:.3f}' for q in s['quartiles'])} over {s['points']} "
+                   f"{'logged points' if which == 'running' else 'epochs'}, lowest {s['lowest']:.3f}, "
+                   f"highest {s['highest']:.4g}" for which, s in plateau.items()}
 
 
 def eager_and_compiled(store):
