@@ -391,6 +391,17 @@ def fig2d(store, profile=None, out_dir=None):
                          "entropy (nats), class and epoch average")
 
 
+def plain_log_ticks(ax):
+    """Label a log cost axis (call after drawing) with plain numbers (0.05, 0.1, 0.2) at 1, 2 and
+    5 times each power of ten, or at every multiple where the data span less than a decade:
+    matplotlib's default writes 7x10^-2 there and runs the labels into each other."""
+    low, high = ax.get_xlim()
+    subs = (1.0, 2.0, 5.0) if high / low >= 10 else tuple(range(1, 10))
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 @figure("paper")
 def fig3a(store, profile=None, out_dir=None):
     """Fig. 3(a): epoch-mean entropy (class average) against the epoch's running train cost
@@ -417,6 +428,7 @@ def fig3a(store, profile=None, out_dir=None):
             ax.set(xlabel="cost (eq. 48): filled running train, open test", xscale="log",
                    ylabel="entropy (nats), class average",
                    title=f"{name}, {len(runs)} seed(s), epochs {first}+\n{RECIPE_TITLES[recipe]}")
+            plain_log_ticks(ax)
             ax.title.set_fontsize(9)
             ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -487,9 +499,7 @@ def fig3b(store, profile=None, out_dir=None):
                                                      "running median")):
         ax.set(xlabel=f"{kind} (eq. 48)", ylabel="entropy (nats), class and epoch average",
                xscale="log", title=f"(b) {len(configs)} stored runs, epochs {first}+")
-        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        plain_log_ticks(ax)
         ax.grid(alpha=0.3)
     if beyond:
         axes[1].text(0.98, 0.02, f"{beyond} epoch(s) with a running median above "
