@@ -299,13 +299,14 @@ def fig2_population(store, recipe, partition, profile):
     return store.stored(c for c in configs if (c.d, c.n, c.partition) == (18, 9, partition))
 
 
-def seed_lines(ax, epochs, curves, color, label, style="-"):
-    """Each seed's curve thin, their mean thick (with the number of seeds in the label)."""
+def seed_lines(ax, epochs, curves, color, label, style="-", unit="seed"):
+    """Each seed's curve thin, their mean thick (with the number of curves, in ``unit``s, in the
+    label)."""
     curves = np.asarray(curves)
     for curve in curves:
         ax.plot(epochs, curve, style, color=color, lw=0.6, alpha=0.45)
     ax.plot(epochs, curves.mean(0), style, color=color, lw=1.8,
-            label=f"{label} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+            label=f"{label} ({len(curves)} {unit}{'s' * (len(curves) > 1)})")
 
 
 def recipe_panels(store, name, partition, title, draw, profile, out_dir, ylabel, yscale="linear"):
@@ -589,7 +590,7 @@ def entropy_over_seeds(store, profile=None, out_dir=None):
             drawn += configs
             if configs:
                 epochs, curves = shortest([store.metrics(c) for c in configs], stats.epoch_mean_entropy)
-                seed_lines(ax, epochs, curves, COLORS[name], f"{NAMES[name]}, runs")
+                seed_lines(ax, epochs, curves, COLORS[name], NAMES[name], unit="run")
                 ax.axvspan(2 * epochs[-1] / 3, epochs[-1], color="grey", alpha=0.04)
         if not ax.lines:
             not_stored(ax, f"{RECIPE_TITLES[recipe]}: a d = 18 run")
