@@ -353,7 +353,7 @@ def fig2a(store, profile=None, out_dir=None):
                          profile, out_dir, "accuracy (eval mode)")
 
 
-TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^11; cost axes stop here
+TEST_COST_AXIS = 5.0     # the eval-mode test cost's outliers reach 10^16; cost axes stop here
 
 
 @figure("paper")

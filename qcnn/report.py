@@ -593,6 +593,7 @@ def _correlation_summary(store, configs, profile):
                                   if r["train"] > 0],
                  "pooled": None, "within_d": None, "within_d_series": None}
         same_length = [c for c in runs if c.epochs == max(c.epochs for c in runs)]
+        entry["same_length"] = len(same_length)
         if len(same_length) >= MIN_ACROSS_RUNS:
             ordered = sorted(same_length, key=run_id)
             table = stats.run_table([store.metrics(c) for c in ordered])
@@ -627,7 +628,7 @@ def correlation_table(store, profile="paper"):
             ds = sorted({c.d for c in population(store, recipe, name, profile)})
             pooled = ([f"{s['pooled'][k]:+.2f}" for k in ("train", "train_eval", "test")]
                       if s["pooled"] else
-                      [f"not measured: {s['runs']} initial states, {MIN_ACROSS_RUNS} needed"] * 3)
+                      [f"not measured: {s['same_length']} runs, {MIN_ACROSS_RUNS} needed"] * 3)
             if len(ds) == 1:     # the paper's recipe: d = 18 alone, pooled and within d agree
                 rows.append([f"{label}, across runs at matched epochs (d = {ds[0]} alone)"] + pooled)
             else:
@@ -678,7 +679,7 @@ class EntropyCostCorrelation(Claim):
         if len(ds) == 1:
             across = (f"; across runs at matched epochs (d = {ds[0]} alone) "
                       + (f"{s['pooled']['train']:+.2f}" if s["pooled"] else
-                         f"not measured ({s['runs']} initial states, {MIN_ACROSS_RUNS} needed)"))
+                         f"not measured ({s['same_length']} runs, {MIN_ACROSS_RUNS} needed)"))
         else:
             across = (f"; across runs at matched epochs, pooled over d {s['pooled']['train']:+.2f}"
                       if s["pooled"] else "")

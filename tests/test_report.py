@@ -229,6 +229,10 @@ def test_each_claim_end_to_end_on_a_synthetic_store(tmp_path):
     correlation = rows[("entropy correlates negatively with the train cost", "mnist")]
     assert correlation.verdict == "reproduced"                   # rho = -1 in every run
     assert "3 runs" in correlation.measured and "75%]" in correlation.measured  # 3 initial states
+    assert "(d = 18 alone) not measured (3 runs, 4 needed)" in correlation.measured
+    across = [r for r in report.correlation_table(store)[1] if r[0].startswith("paper, MNIST, across")]
+    assert across == [["paper, MNIST, across runs at matched epochs (d = 18 alone)"]
+                      + ["not measured: 3 runs, 4 needed"] * 3]   # one d: no within-d row
     assert rows[("entropy practically zero at initialisation", "fashion-mnist")].verdict == "not yet measured"
     assert set(rows[("steady rise of the entropy after ~10 epochs", "mnist")].runs) == \
         {store.run_dir(c).name for c in mnist}
