@@ -368,9 +368,9 @@ def fig2b(store, profile=None, out_dir=None):
         epochs, test = shortest(runs, lambda m: np.array(m.test_cost))
         median = np.median(test, 0)
         beyond = int((median > TEST_COST_AXIS).sum())
+        cut = f"; {beyond} epoch{'s' * (beyond > 1)} above {TEST_COST_AXIS:g}" if beyond else ""
         ax.plot(epochs, np.minimum(median, TEST_COST_AXIS), "--", color=color, lw=1.2,
-                label=f"{label} test (median" + (f"; {beyond} epoch{'s' * (beyond > 1)} above {TEST_COST_AXIS:g}"
-                                                  if beyond else "") + ")")
+                label=f"{label} test (median{cut})")
     return recipe_panels(store, "fig2b", "leftright", "(b) cost during training", draw, profile,
                          out_dir, "cost (eq. 48)", yscale="log")
 

@@ -567,7 +567,8 @@ def correlation_summary(store, recipe, profile="paper"):
     over every d (train cost falls and entropy rises with d: a shared cause) and within d (each
     d's runs ranked among themselves; a cluster bootstrap over d's once MIN_ACROSS_DS d's have
     two runs), with each run's rho (``per_run``) and the within-d rho per epoch
-    (``within_d_series``) that ``figures.correlation_tests`` draws. Memoised on the runs' files."""
+    (``within_d_series``) that ``figures.correlation_tests`` draws, the runs' d's (``ds``) and how
+    many runs have the longest length (``same_length``). Memoised on the runs' files."""
     configs = population(store, recipe, None, profile)
     paths = [store.run_dir(c) / "metrics.json" for c in configs]
     return store.memo(("correlation", recipe, profile), paths,
@@ -584,7 +585,7 @@ def _correlation_summary(store, configs, profile):
             continue
         raw = [stats.within_run(store.metrics(c), first) for c in runs]
         diff = [stats.within_run(store.metrics(c), first, detrended=True) for c in runs]
-        entry = {"runs": len(runs),
+        entry = {"runs": len(runs), "ds": sorted({c.d for c in runs}),
                  "raw": {k: stats.median_summary([r[k] for r in raw]) for k in raw[0]},
                  "differences": {k: stats.median_summary([r[k] for r in diff]) for k in diff[0]},
                  "per_run": {"raw": [r["train"] for r in raw],
@@ -625,7 +626,7 @@ def correlation_table(store, profile="paper"):
             for key, reading in readings:
                 rows.append([f"{label}, {reading}, median of {s['runs']} runs"] +
                             [ci(s[key][k]) for k in ("train", "train_eval", "test")])
-            ds = sorted({c.d for c in population(store, recipe, name, profile)})
+            ds = s["ds"]
             pooled = ([f"{s['pooled'][k]:+.2f}" for k in ("train", "train_eval", "test")]
                       if s["pooled"] else
                       [f"not measured: {s['same_length']} runs, {MIN_ACROSS_RUNS} needed"] * 3)
@@ -675,7 +676,7 @@ class EntropyCostCorrelation(Claim):
             return self.not_yet(name, recipe, "no run of this recipe long enough")
         positive = "".join(f"; raw rho > 0 in run {rid} ({rho:+.2f})"
                            for rid, rho in s["raw_positive"])
-        ds = sorted({c.d for c in population(store, recipe, name, profile)})
+        ds = s["ds"]
         if len(ds) == 1:
             across = (f"; across runs at matched epochs (d = {ds[0]} alone) "
                       + (f"{s['pooled']['train']:+.2f}" if s["pooled"] else
